@@ -1,0 +1,71 @@
+# Edge Lab Kit — `make lab` opens the labs, `make test` runs every test. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.11 is required (executorch 1.5.1 + torch 2.14.1 wheels). Override: make lab PYTHON=/path/to/python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The venv (~6.5 GB). CI clones are fresh, so CI keeps it in a cache folder outside the clone.
+ifdef CI
+VENV ?= $(HOME)/.cache/edge-lab-kit/venv-py311
+else
+VENV ?= .venv
+endif
+# Offline install from a wheelhouse folder: make lab OFFLINE=wheelhouse/
+OFFLINE ?=
+PIP_SOURCE := $(if $(OFFLINE),--no-index --find-links $(OFFLINE),)
+
+KERNEL := edge-lab-kit
+VPY := $(VENV)/bin/python
+REQ_HASH := $(shell cat requirements.txt pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+DEPS_STAMP := $(VENV)/.deps-$(REQ_HASH)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+TEST_ENV := LABKIT_SMOKE=1 LABKIT_OFFLINE=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
+
+.PHONY: help lab test run install kernel doctor clean clean-venv
+
+help:
+	@echo "make lab    - install (first time ~3 min, ~6.5 GB) and open JupyterLab on notebooks/"
+	@echo "make test   - install if needed, then unit tests + every notebook (smoke) + papermill runs"
+	@echo "make run    - execute every notebook in full mode into build/notebooks/ (+ HTML)"
+	@echo "make doctor - check the environment and print fixes"
+	@echo "variables: VENV=$(VENV) PYTHON=$(PYTHON) OFFLINE=$(OFFLINE)"
+
+$(DEPS_STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, $(PYTHON) is " + sys.version.split()[0] + ": run make lab PYTHON=/path/to/python3.11")'
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) -r requirements.txt
+	@rm -f $(VENV)/.deps-* && touch $@
+
+# Re-installs labkit (editable, seconds) only when the venv points at another checkout.
+install: $(DEPS_STAMP)
+	@if [ "$$(cat $(VENV)/.labkit-src 2>/dev/null)" != "$(CURDIR)" ]; then \
+	  $(VPY) -m pip install --disable-pip-version-check --no-input --no-deps --no-build-isolation -e . >/dev/null && \
+	  echo "$(CURDIR)" > $(VENV)/.labkit-src && echo "labkit installed from $(CURDIR)"; fi
+
+kernel: install
+	@test -f $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json || \
+	  $(VPY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3.11 (Edge Lab Kit)"
+
+lab: kernel
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+doctor: kernel
+	$(VENV)/bin/labkit doctor
+
+test: kernel
+	$(TEST_ENV) $(VPY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+
+run: kernel
+	@mkdir -p build/notebooks
+	@for nb in $(NOTEBOOKS); do \
+	  out=build/notebooks/$$(basename $$nb); echo "== $$nb -> $$out"; \
+	  MPLBACKEND=Agg $(VENV)/bin/papermill --cwd notebooks -k $(KERNEL) $$nb $$out || exit 1; \
+	  $(VENV)/bin/jupyter nbconvert --to html --log-level WARN $$out || exit 1; \
+	done
+	@echo "executed notebooks and HTML in build/notebooks/"
+
+clean:
+	rm -rf build results
+
+clean-venv:
+	rm -rf $(VENV)

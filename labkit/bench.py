@@ -1,0 +1,138 @@
+"""Measurements: latency (``torch.utils.benchmark``), cold start, FLOPs, file size, peak memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils import benchmark
+from torch.utils.flop_counter import FlopCounterMode
+
+from labkit.errors import LabkitError
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Steady-state latency of one callable; times in milliseconds."""
+
+    label: str
+    threads: int
+    warmup: int
+    runs: int
+    number_per_run: int
+    p50_ms: float
+    p90_ms: float
+    mean_ms: float
+    min_ms: float
+    iqr_ms: float
+    times_ms: tuple[float, ...] = field(repr=False)
+
+    def as_row(self) -> dict[str, object]:
+        """The summary numbers, for a results table (without the raw times)."""
+        row = asdict(self)
+        row.pop("times_ms")
+        return row
+
+
+def measure_latency(fn: Callable[[torch.Tensor], object], x: torch.Tensor, threads: int | None = None,
+                    min_run_time: float = 1.0, warmup: int = 3, min_runs: int = 10, label: str = "") -> Latency:
+    """Per-call latency of ``fn(x)``: ``warmup`` untimed calls, then single-call measurements with
+    ``torch.utils.benchmark.Timer.timeit(1)`` until ``min_run_time`` seconds and ``min_runs`` calls.
+
+    Single calls (not blocks, as ``blocked_autorange`` would time) give a real p90 for anything
+    slower than ~50 µs. ``threads`` sets torch's intra-op threads during the measurement; runners
+    for other runtimes apply their own thread setting.
+    """
+    threads = threads or torch.get_num_threads()
+    name = label or getattr(fn, "name", "model")
+    timer = benchmark.Timer(stmt="fn(x)", globals={"fn": fn, "x": x}, num_threads=threads, label=name)
+    with torch.no_grad():
+        for _ in range(warmup):
+            fn(x)
+        times: list[float] = []
+        while sum(times) < min_run_time or len(times) < min_runs:
+            times.append(timer.timeit(1).times[0])
+    ms = np.asarray(times) * 1e3
+    return Latency(
+        label=name, threads=threads, warmup=warmup, runs=len(ms), number_per_run=1,
+        p50_ms=float(np.median(ms)), p90_ms=float(np.percentile(ms, 90)), mean_ms=float(ms.mean()),
+        min_ms=float(ms.min()), iqr_ms=float(np.percentile(ms, 75) - np.percentile(ms, 25)),
+        times_ms=tuple(float(t) for t in ms),
+    )
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """Load time and the first call (which pays for lazy initialization, allocation, caches)."""
+
+    load_ms: float
+    first_run_ms: float
+    second_run_ms: float
+
+
+def measure_cold_start(load: Callable[[], Callable[[torch.Tensor], object]], x: torch.Tensor) -> ColdStart:
+    """Time ``load()`` and the first two calls of what it returns (one sample each: noisy)."""
+    start = time.perf_counter()
+    fn = load()
+    loaded = time.perf_counter()
+    with torch.no_grad():
+        fn(x)
+        first = time.perf_counter()
+        fn(x)
+    second = time.perf_counter()
+    return ColdStart((loaded - start) * 1e3, (first - loaded) * 1e3, (second - first) * 1e3)
+
+
+def count_flops(module: nn.Module, x: torch.Tensor) -> int:
+    """FLOPs of one forward pass (``FlopCounterMode``: a multiply-add counts as 2)."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module(x)
+    return int(counter.get_total_flops())
+
+
+def file_size_mb(path: str | Path) -> float:
+    """File size in MB (10^6 bytes)."""
+    return Path(path).stat().st_size / 1e6
+
+
+@dataclass(frozen=True)
+class PeakMemory:
+    """Resident memory of a fresh child process that loads a model and runs it."""
+
+    source: str
+    imports_mb: float
+    after_load_mb: float
+    peak_mb: float
+    iterations: int
+
+    @property
+    def model_mb(self) -> float:
+        """Peak minus what the imports alone took: the model's own cost."""
+        return self.peak_mb - self.imports_mb
+
+
+def measure_peak_memory(source: str | Path, input_shape: tuple[int, ...], threads: int = 1, iterations: int = 5,
+                        pretrained: bool = True, timeout: float = 300) -> PeakMemory:
+    """Peak RSS of ``python -m labkit.memprobe`` running ``source`` (a registry name or a model file).
+
+    A child process is the only honest way: the notebook's own process already holds other
+    models, caches and allocator pools.
+    """
+    command = [sys.executable, "-m", "labkit.memprobe", str(source), "--shape", ",".join(map(str, input_shape)),
+               "--threads", str(threads), "--iterations", str(iterations)]
+    if not pretrained:
+        command.append("--untrained")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise LabkitError(f"the memory probe failed for {source} (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return PeakMemory(str(source), result["imports_mb"], result["after_load_mb"], result["peak_mb"], iterations)

@@ -1,0 +1,124 @@
+"""Exercise checkers: ``None`` means "not attempted yet", a right answer passes, a wrong one raises.
+
+Every check is recorded in ``results/progress.jsonl`` (exercise id, pass/fail, time) so a learner
+can see their progress. Checkers compute the expected answer themselves from the kit's data; they
+never trust the notebook's other cells.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from labkit.errors import ExerciseCheckError
+from labkit.paths import results_dir
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one check; ``passed`` is None when the exercise was not attempted."""
+
+    exercise: str
+    passed: bool | None
+    message: str
+
+    def __str__(self) -> str:
+        mark = {True: "PASSED", False: "FAILED", None: "NOT ATTEMPTED"}[self.passed]
+        return f"[{mark}] exercise {self.exercise}: {self.message}"
+
+    def _repr_markdown_(self) -> str:
+        icon = {True: "✅", False: "❌", None: "✏️"}[self.passed]
+        return f"{icon} **Exercise {self.exercise}**: {self.message}"
+
+
+def _record(result: CheckResult, root: Path | None = None) -> CheckResult:
+    path = (root or results_dir()) / "progress.jsonl"
+    entry = {"exercise": result.exercise, "passed": result.passed,
+             "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
+    return result
+
+
+def _not_attempted(exercise: str) -> CheckResult:
+    return _record(CheckResult(exercise, None, "not answered yet: replace the None in the cell above and run both cells"))
+
+
+def _fail(exercise: str, hint: str) -> None:
+    _record(CheckResult(exercise, False, hint))
+    raise ExerciseCheckError(f"exercise {exercise}: {hint}")
+
+
+def check_preprocessing(answer: torch.Tensor | None, sample_name: str = "coffee") -> CheckResult:
+    """Exercise 00.1: the model input for a sample photo, computed with plain torch ops.
+
+    Must equal :func:`labkit.preprocessing.preprocess` with EfficientNet-Lite0's spec within 1e-4.
+    """
+    from labkit.data import sample
+    from labkit.models import REGISTRY
+    from labkit.preprocessing import preprocess
+
+    exercise = "00.1"
+    if answer is None:
+        return _not_attempted(exercise)
+    spec = REGISTRY["efficientnet_lite0"].preprocess
+    expected = preprocess(sample(sample_name).image(), spec)
+    if not isinstance(answer, torch.Tensor):
+        _fail(exercise, f"return a torch.Tensor, not {type(answer).__name__}")
+    if tuple(answer.shape) != tuple(expected.shape):
+        _fail(exercise, f"shape {tuple(answer.shape)}, expected {tuple(expected.shape)} (batch, channels, height, width)")
+    if answer.dtype != torch.float32:
+        _fail(exercise, f"dtype {answer.dtype}, expected torch.float32")
+    if not answer.is_contiguous():
+        _fail(exercise, "the tensor is not contiguous: ExecuTorch would silently read it wrongly; call .contiguous()")
+    error = float((answer - expected).abs().max())
+    if error > 1e-4:
+        low, high = float(answer.min()), float(answer.max())
+        hint = f"max abs difference {error:.4f}; your values span [{low:.2f}, {high:.2f}], expected [-1, 1]"
+        if high > 2:
+            hint += " — did you forget to divide by 255?"
+        elif error > 0.05:
+            hint += " — check the order: resize the short side to 256, centre-crop 224, then (x/255 - 0.5) / 0.5"
+        _fail(exercise, hint)
+    return _record(CheckResult(exercise, True, f"matches the kit's preprocessing (max abs difference {error:.1e})"))
+
+
+def fp32_state_dict_bytes(model_name: str = "efficientnet_lite0") -> tuple[int, int]:
+    """(parameter count, bytes of ``torch.save(state_dict)``) of a registry model."""
+    import io
+
+    from labkit.models import count_parameters, load_model
+
+    module = load_model(model_name).module
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    return count_parameters(module), buffer.getbuffer().nbytes
+
+
+def check_size_estimate(estimate_mb: float | None) -> CheckResult:
+    """Exercise 00.2: predict EfficientNet-Lite0's fp32 weight file size (MB = 10^6 bytes) from its
+    parameter count. Passes within 5 % of the real ``torch.save(state_dict)`` size, which the
+    checker measures itself. The reasoning: a float32 takes 4 bytes (BatchNorm buffers and the file
+    format add a little).
+    """
+    exercise = "00.2"
+    if estimate_mb is None:
+        return _not_attempted(exercise)
+    parameters, size_bytes = fp32_state_dict_bytes()
+    measured_mb = size_bytes / 1e6
+    relative = abs(float(estimate_mb) - measured_mb) / measured_mb
+    if relative > 0.05:
+        ratio = float(estimate_mb) / (parameters / 1e6)
+        hint = f"{estimate_mb:.2f} MB is {relative:.0%} off the real size"
+        if abs(ratio - 1) < 0.1:
+            hint += "; that is 1 byte per parameter — how many bytes does a float32 take?"
+        elif abs(ratio - 4 / 1.048576) < 0.1:
+            hint += "; the kit's MB is 10^6 bytes, not 2^20 (MiB)"
+        elif abs(ratio - 8) < 0.5:
+            hint += "; that is 8 bytes per parameter (float64); the model is float32"
+        _fail(exercise, hint)
+    return _record(CheckResult(exercise, True, f"{estimate_mb:.2f} MB vs real {measured_mb:.2f} MB ({relative:.1%} off)"))

@@ -1,0 +1,91 @@
+"""The kit's standard charts (matplotlib), each returning its ``Figure``."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from labkit.predictions import Prediction
+
+
+def latency_bars(frame: pd.DataFrame, label: str = "label", p50: str = "p50_ms", p90: str = "p90_ms",
+                 title: str = "Latency (bar: median, whisker: p90)") -> Figure:
+    """One bar per row at the median, with a whisker up to p90."""
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(frame)), 3.5))
+    positions = np.arange(len(frame))
+    medians = frame[p50].to_numpy(dtype=float)
+    upper = np.clip(frame[p90].to_numpy(dtype=float) - medians, 0, None)
+    ax.bar(positions, medians, color="tab:blue", alpha=0.8)
+    ax.errorbar(positions, medians, yerr=[np.zeros_like(upper), upper], fmt="none", ecolor="black", capsize=4)
+    for x, y in zip(positions, medians):
+        ax.annotate(f"{y:.1f}", (x, y), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    ax.set_xticks(positions, frame[label].astype(str), rotation=20, ha="right")
+    ax.set_ylabel("latency per call (ms)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def pareto_front(points: np.ndarray) -> np.ndarray:
+    """Indices of points not dominated when both coordinates are to be minimized."""
+    order = np.lexsort((points[:, 1], points[:, 0]))
+    front, best = [], np.inf
+    for index in order:
+        if points[index, 1] < best:
+            front.append(index)
+            best = points[index, 1]
+    return np.asarray(front, dtype=int)
+
+
+def size_latency_fidelity(frame: pd.DataFrame, label: str = "label", size: str = "size_mb",
+                          latency: str = "p50_ms", fidelity: str = "top1_agreement") -> Figure:
+    """Size vs latency, colour = fidelity, with the size–latency Pareto front drawn."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    points = frame[[size, latency]].to_numpy(dtype=float)
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=frame[fidelity].to_numpy(dtype=float), cmap="viridis", s=60)
+    for (x, y), name in zip(points, frame[label].astype(str)):
+        ax.annotate(name, (x, y), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    front = pareto_front(points)
+    ax.plot(points[front, 0], points[front, 1], "--", color="grey", label="Pareto front")
+    fig.colorbar(scatter, ax=ax, label=fidelity)
+    ax.set_xlabel("model file size (MB)")
+    ax.set_ylabel("median latency (ms)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def predictions_grid(images: Sequence[np.ndarray], predictions: Sequence[Sequence[Prediction]],
+                     titles: Sequence[str], correct: Sequence[bool | None] | None = None) -> Figure:
+    """Each photo above a horizontal bar chart of its top-k probabilities."""
+    count = len(images)
+    fig, axes = plt.subplots(2, count, figsize=(3.2 * count, 5.6), gridspec_kw={"height_ratios": [3, 2]}, squeeze=False)
+    for column, (image, preds, title) in enumerate(zip(images, predictions, titles)):
+        verdict = None if correct is None else correct[column]
+        colour = {True: "tab:green", False: "tab:red", None: "tab:gray"}[verdict]
+        axes[0, column].imshow(image)
+        axes[0, column].set_title(title, color=colour, fontsize=10)
+        axes[0, column].axis("off")
+        bars = axes[1, column]
+        names = [p.label[:18] for p in preds][::-1]
+        bars.barh(names, [p.probability for p in preds][::-1], color=colour, alpha=0.8)
+        bars.set_xlim(0, 1)
+        bars.set_xlabel("probability")
+        bars.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def preprocessing_steps(steps: dict[str, np.ndarray], titles: dict[str, str]) -> Figure:
+    """The images of each preprocessing step side by side, titled with their sizes."""
+    fig, axes = plt.subplots(1, len(steps), figsize=(3.2 * len(steps), 3.2))
+    for ax, (name, image) in zip(np.atleast_1d(axes), steps.items()):
+        ax.imshow(image, cmap="coolwarm" if image.ndim == 2 else None)
+        ax.set_title(titles.get(name, name), fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

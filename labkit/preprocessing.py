@@ -1,0 +1,146 @@
+"""The preprocessing spec: one serializable object that the labs and the Android app both follow.
+
+Pipeline, in this exact order (the Android demo re-implements it from ``preprocess.json``):
+
+1. decode to RGB, uint8, height × width × 3 (see :func:`labkit.data.load_rgb`);
+2. convert to float32 in [0, 255], layout C × H × W, contiguous;
+3. resize so the short side is ``resize_short_side`` (the long side is ``int(long * short_target /
+   short)``, truncated), bilinear with half-pixel centres and antialiasing (PIL-style triangle
+   filter; ``torch.nn.functional.interpolate(..., antialias=True)``);
+4. centre-crop ``crop_size`` × ``crop_size`` (offset ``round((size - crop) / 2)``);
+5. scale by ``1/255`` then normalize per channel: ``(x - mean) / std``;
+6. add the batch dimension: 1 × 3 × crop × crop, contiguous NCHW float32.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from labkit.errors import ImageInputError
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """What a model expects, as data (serializable to JSON for the Android demo)."""
+
+    resize_short_side: int = 256
+    crop_size: int = 224
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    interpolation: str = "bilinear"
+    antialias: bool = True
+    channel_order: str = "RGB"
+    layout: str = "NCHW"
+    dtype: str = "float32"
+    value_scale: float = 1.0 / 255.0
+    notes: str = field(default="", compare=False)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """Shape of the model input this spec produces for one image."""
+        return (1, 3, self.crop_size, self.crop_size)
+
+    def to_json(self) -> str:
+        """The spec as JSON (keys as in this dataclass, plus ``input_shape``)."""
+        data = asdict(self)
+        data["input_shape"] = list(self.input_shape)
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "PreprocessSpec":
+        """Inverse of :meth:`to_json`; unknown keys are an error so typos do not pass silently."""
+        data = json.loads(text)
+        data.pop("input_shape", None)
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown keys in preprocess spec: {sorted(unknown)}; expected a subset of {sorted(known)}")
+        for key in ("mean", "std"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    def save(self, path: Path) -> Path:
+        """Write :meth:`to_json` to ``path`` and return it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json() + "\n")
+        return path
+
+
+def resized_size(height: int, width: int, short_side: int) -> tuple[int, int]:
+    """Output (height, width) when the short side becomes ``short_side`` (long side truncated)."""
+    if height <= width:
+        return short_side, int(width * short_side / height)
+    return int(height * short_side / width), short_side
+
+
+def center_crop_offsets(height: int, width: int, crop: int) -> tuple[int, int]:
+    """Top and left offsets of a centred ``crop`` × ``crop`` window."""
+    if height < crop or width < crop:
+        raise ImageInputError(
+            f"cannot centre-crop {crop}×{crop} from {height}×{width}; resize first (resize_short_side >= crop_size)"
+        )
+    return int(round((height - crop) / 2.0)), int(round((width - crop) / 2.0))
+
+
+def rgb_to_chw_float(image: np.ndarray) -> torch.Tensor:
+    """H × W × 3 uint8 RGB array → contiguous 3 × H × W float32 tensor in [0, 255]."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        got = f"{type(image).__name__} {getattr(image, 'shape', '?')} {getattr(image, 'dtype', '?')}"
+        raise ImageInputError(
+            f"expected an RGB image as a height × width × 3 uint8 array, got {got}; "
+            f"load files with labkit.data.load_rgb(), which converts any mode to RGB"
+        )
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).to(torch.float32).contiguous()
+
+
+def resize_short_side(chw: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
+    """Step 3 of the pipeline on a 3 × H × W float tensor."""
+    height, width = chw.shape[-2:]
+    size = resized_size(height, width, spec.resize_short_side)
+    return F.interpolate(chw[None], size=size, mode=spec.interpolation, align_corners=False,
+                         antialias=spec.antialias)[0]
+
+
+def center_crop(chw: torch.Tensor, crop: int) -> torch.Tensor:
+    """Step 4 of the pipeline on a 3 × H × W tensor."""
+    top, left = center_crop_offsets(chw.shape[-2], chw.shape[-1], crop)
+    return chw[:, top:top + crop, left:left + crop]
+
+
+def normalize(chw: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
+    """Step 5: scale to [0, 1] and normalize each channel with the spec's mean and std."""
+    mean = torch.tensor(spec.mean, dtype=torch.float32).view(3, 1, 1)
+    std = torch.tensor(spec.std, dtype=torch.float32).view(3, 1, 1)
+    return (chw * spec.value_scale - mean) / std
+
+
+def preprocess(image: np.ndarray, spec: PreprocessSpec) -> torch.Tensor:
+    """RGB uint8 H × W × 3 → model input 1 × 3 × crop × crop (contiguous NCHW float32)."""
+    chw = rgb_to_chw_float(image)
+    chw = center_crop(resize_short_side(chw, spec), spec.crop_size)
+    return normalize(chw, spec)[None].contiguous()
+
+
+def preprocess_steps(image: np.ndarray, spec: PreprocessSpec) -> dict[str, torch.Tensor]:
+    """Every intermediate of :func:`preprocess`, for showing the pipeline step by step."""
+    chw = rgb_to_chw_float(image)
+    resized = resize_short_side(chw, spec)
+    cropped = center_crop(resized, spec.crop_size)
+    normalized = normalize(cropped, spec)
+    return {"original": chw, "resized": resized, "cropped": cropped, "normalized": normalized}
+
+
+def denormalize(nchw: torch.Tensor, spec: PreprocessSpec) -> np.ndarray:
+    """Model input back to a displayable H × W × 3 uint8 image (for plots)."""
+    mean = torch.tensor(spec.mean).view(3, 1, 1)
+    std = torch.tensor(spec.std).view(3, 1, 1)
+    chw = (nchw.reshape(3, *nchw.shape[-2:]) * std + mean) / spec.value_scale
+    return chw.clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).numpy()

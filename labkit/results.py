@@ -1,0 +1,86 @@
+"""The results store: every lab appends its measured rows, later labs and reports read them back.
+
+The store is one JSON-lines file, ``results/results.jsonl``: one complete JSON object per line,
+appended and flushed one line at a time, so an interrupted run loses at most the line it was
+writing, and :meth:`ResultsStore.load` skips such a partial line with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pandas as pd
+
+from labkit.env import environment
+from labkit.paths import results_dir
+
+STORE_NAME = "results.jsonl"
+
+
+def new_run_id() -> str:
+    """A short unique id grouping the rows one notebook run writes."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+class ResultsStore:
+    """Append-only store of measured rows (each with lab, run id, time, config and environment)."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else results_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.path = self.root / STORE_NAME
+
+    def append(self, lab: str, rows: Iterable[Mapping[str, object]], config: Mapping[str, object],
+               run_id: str | None = None) -> list[dict[str, object]]:
+        """Append ``rows`` (metric dicts) for ``lab``; returns the records as written."""
+        run_id = run_id or new_run_id()
+        env = environment()
+        timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        records = [{"lab": lab, "run_id": run_id, "timestamp": timestamp, **dict(row),
+                    "config": dict(config), "env": env} for row in rows]
+        with open(self.path, "a+b") as fh:
+            if fh.tell() > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":  # an earlier run died mid-line: keep that line apart
+                    fh.write(b"\n")
+        with open(self.path, "a", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, default=str) + "\n")
+                fh.flush()
+            os.fsync(fh.fileno())
+        return records
+
+    def records(self) -> list[dict[str, object]]:
+        """All complete records, oldest first; a damaged line is skipped with a warning."""
+        if not self.path.is_file():
+            return []
+        records = []
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                warnings.warn(f"{self.path}:{number} is not complete JSON (an interrupted write?); skipped", stacklevel=2)
+        return records
+
+    def load(self, lab: str | None = None) -> pd.DataFrame:
+        """Records as a flat DataFrame (``config.*`` and ``env.*`` columns), optionally one lab's."""
+        records = [r for r in self.records() if lab is None or r.get("lab") == lab]
+        if not records:
+            return pd.DataFrame(columns=["lab", "run_id", "timestamp"])
+        return pd.json_normalize(records)
+
+    def latest_run(self, lab: str) -> pd.DataFrame:
+        """The rows of the most recent run of ``lab`` (empty if it never ran)."""
+        frame = self.load(lab)
+        if frame.empty:
+            return frame
+        last = frame["run_id"].iloc[-1]
+        return frame[frame["run_id"] == last].reset_index(drop=True)

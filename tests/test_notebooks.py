@@ -1,0 +1,75 @@
+"""Every lab follows the conventions; lab 00 runs under papermill with non-default parameters.
+
+(nbval executes every notebook in smoke mode separately: `pytest notebooks --nbval-lax`.)
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from labkit.results import ResultsStore
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = ROOT / "notebooks" / "solutions"
+
+
+def test_there_are_labs():
+    assert LABS and LABS[0].name == "00_baseline.ipynb"
+
+
+@pytest.mark.parametrize("path", LABS + sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_no_outputs_committed(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name}: run `nbstripout {path}`"
+
+
+@pytest.mark.parametrize("path", LABS, ids=lambda p: p.name)
+def test_lab_shape(path):
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown"
+    for word in ("After this lab you can", "Time", "Prerequisites", "Where it runs"):
+        assert word in first.source, f"{path.name}: title cell lacks '{word}'"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: exactly one cell must be tagged 'parameters'"
+    for name in ("SMOKE", "MODEL", "THREADS"):
+        assert re.search(rf"^{name} = ", tagged[0].source, re.M), f"{path.name}: parameter {name} missing"
+    assert "LABKIT_SMOKE" in tagged[0].source
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "ResultsStore" in sources and "assert " in sources, f"{path.name}: results and assertions"
+    assert "tqdm" in sources
+    exercises = re.findall(r"checks\.check_\w+\(", sources)
+    assert 1 <= len(exercises) <= 3, f"{path.name}: 1–3 exercises checked by labkit.checks"
+    assert "# YOUR CODE HERE" in sources
+    assert "Further reading" in nb.cells[-1].source
+    assert (SOLUTIONS / path.name.replace(".ipynb", "_solutions.ipynb")).is_file(), "worked solutions missing"
+
+
+def test_baseline_runs_with_other_parameters(tmp_path):
+    """Instructors re-run labs with papermill: an untrained torchvision model at one thread."""
+    results = tmp_path / "results"
+    env = {**os.environ, "LABKIT_RESULTS_DIR": str(results), "LABKIT_BUILD_DIR": str(tmp_path / "build")}
+    out = tmp_path / "00_out.ipynb"
+    command = [sys.executable, "-m", "papermill", "--cwd", str(ROOT / "notebooks"), "-k", "python3",
+               str(ROOT / "notebooks" / "00_baseline.ipynb"), str(out),
+               "-p", "SMOKE", "True", "-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
+               "-y", "THREADS: [1]", "-p", "SECONDS_PER_MEASUREMENT", "0.3"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = ResultsStore(results).latest_run("00_baseline")
+    assert list(rows["model"]) == ["mobilenet_v3_small"] and list(rows["threads"]) == [1]
+    assert list(rows["trained"]) == [False] and list(rows["config.PRETRAINED"]) == [False]
+    assert rows["p50_ms"].iloc[0] > 0 and 2.4e6 < rows["params"].iloc[0] < 2.6e6
+    executed = nbformat.read(out, as_version=4)
+    text = json.dumps([c.get("outputs", []) for c in executed.cells])
+    assert "UNTRAINED" in text, "an untrained model must be labelled loudly"

@@ -1,0 +1,102 @@
+import pytest
+import torch
+
+from labkit.errors import ImageInputError, ModelFileError
+from labkit.runners import ExecuTorchRunner, open_runner
+
+
+def test_every_runtime_agrees_with_eager(tiny, tiny_files):
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = tiny.module(x)
+    kinds = {}
+    for name, path in tiny_files.items():
+        runner = open_runner(path, threads=1)
+        kinds[name] = runner.kind
+        out = runner(x)
+        assert out.shape == (1, 10), name
+        assert float((out - expected).abs().max()) < 1e-4, name
+        assert runner.file_size_bytes > 0 and runner.load_seconds >= 0
+    assert kinds == {"xnnpack": "executorch", "portable": "executorch", "torchscript": "torchscript",
+                     "lite": "lite", "onnx": "onnxruntime"}
+    assert open_runner(tiny.module).kind == "eager"
+
+
+def test_pte_runner_makes_channels_last_input_safe(tiny, tiny_files):
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    channels_last = x.to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        expected = tiny.module(x)
+    runner = open_runner(tiny_files["portable"])
+    raw = runner.method.execute([channels_last])[0]  # what happens without the guard
+    assert float((raw - expected).abs().max()) > 1e-2, "the runtime should misread a channels-last tensor"
+    assert float((runner(channels_last) - expected).abs().max()) < 1e-4
+
+
+def test_pte_runner_checks_metadata(tiny_files):
+    runner = open_runner(tiny_files["xnnpack"])
+    assert runner.input_sizes == (1, 3, 64, 64) and runner.input_dtype == torch.float32
+    with pytest.raises(ImageInputError, match=r"exported for inputs shaped \(1, 3, 64, 64\)"):
+        runner(torch.zeros(1, 3, 128, 128))
+    with pytest.raises(ImageInputError, match="float64"):
+        runner(torch.zeros(1, 3, 64, 64, dtype=torch.float64))
+    with pytest.raises(ImageInputError, match="batch dimension"):
+        runner(torch.zeros(3, 64, 64))
+    with pytest.raises(ImageInputError, match="NotSupported"):
+        runner(torch.zeros(1, 3, 32, 32))
+
+
+def test_pte_runner_sets_executorch_threads(tiny_files):
+    from executorch.extension.pybindings import portable_lib
+
+    for threads in (1, 2):
+        open_runner(tiny_files["xnnpack"], threads=threads)(torch.zeros(1, 3, 64, 64))
+        assert portable_lib._threadpool_get_thread_count() == threads
+
+
+def test_bad_pte_files_give_clear_errors(tiny_files, tmp_path):
+    good = tiny_files["xnnpack"].read_bytes()
+    cases = {
+        "missing.pte": (None, "no ExecuTorch .pte file"),
+        "empty.pte": (b"", "is empty"),
+        "truncated.pte": (good[: len(good) // 2], "is truncated"),
+        "onnx_renamed.pte": (tiny_files["onnx"].read_bytes(), "not an ExecuTorch program"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        if content is not None:
+            path.write_bytes(content)
+        with pytest.raises(ModelFileError, match=message) as error:
+            ExecuTorchRunner(path)
+        assert name in str(error.value)
+
+
+def test_corrupt_program_body_is_decoded(tiny_files, tmp_path):
+    data = bytearray(tiny_files["xnnpack"].read_bytes())
+    data[60:400] = b"\xff" * 340  # keep the header, break the flatbuffer
+    path = tmp_path / "corrupt.pte"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="corrupt.pte"):
+        ExecuTorchRunner(path)(torch.zeros(1, 3, 64, 64))
+
+
+def test_other_bad_files(tiny_files, tmp_path):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"garbage" * 10)
+    with pytest.raises(ModelFileError, match="broken.onnx"):
+        open_runner(broken)
+    broken_ts = tmp_path / "broken.pt"
+    broken_ts.write_bytes(tiny_files["torchscript"].read_bytes()[:300])
+    with pytest.raises(ModelFileError, match="broken.pt"):
+        open_runner(broken_ts)
+    with pytest.raises(ModelFileError, match=r"\.pte, \.pt, \.ptl or \.onnx"):
+        open_runner(tmp_path / "model.tflite")
+
+
+def test_error_code_decoding():
+    from labkit.executorch_errors import code_in_message, decode
+
+    assert code_in_message("Failed to load program, error: 0x:23") == 0x23
+    assert code_in_message("method->set_inputs() for method 'forward' failed with error 0x10") == 0x10
+    assert decode(0x23).startswith("InvalidProgram (0x23)")
+    assert decode(0x99).startswith("Unknown")
