@@ -19,7 +19,7 @@ VPY := $(VENV)/bin/python
 REQ_HASH := $(shell cat requirements.txt pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
 DEPS_STAMP := $(VENV)/.deps-$(REQ_HASH)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-TEST_ENV := LABKIT_SMOKE=1 LABKIT_OFFLINE=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
+TEST_ENV := LABKIT_SMOKE=1 LABKIT_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
 
 .PHONY: help lab test run install kernel doctor clean clean-venv
 
@@ -46,8 +46,11 @@ kernel: install
 	@test -f $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json || \
 	  $(VPY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3.11 (Edge Lab Kit)"
 
+# Root is common in containers and WSL; Jupyter refuses it unless told.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: kernel
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 doctor: kernel
 	$(VENV)/bin/labkit doctor
@@ -59,7 +62,7 @@ run: kernel
 	@mkdir -p build/notebooks
 	@for nb in $(NOTEBOOKS); do \
 	  out=build/notebooks/$$(basename $$nb); echo "== $$nb -> $$out"; \
-	  MPLBACKEND=Agg $(VENV)/bin/papermill --cwd notebooks -k $(KERNEL) $$nb $$out || exit 1; \
+	  $(VENV)/bin/papermill --cwd notebooks -k $(KERNEL) --execution-timeout 1800 $$nb $$out || exit 1; \
 	  $(VENV)/bin/jupyter nbconvert --to html --log-level WARN $$out || exit 1; \
 	done
 	@echo "executed notebooks and HTML in build/notebooks/"

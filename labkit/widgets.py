@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 
 import matplotlib.pyplot as plt
@@ -45,39 +46,47 @@ def preprocessing_figure(image: np.ndarray, model: LoadedModel, k: int = 5) -> F
     return fig
 
 
+def figure_png(fig: Figure) -> bytes:
+    """Render a figure to PNG bytes and close it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def preprocessing_explorer(model: LoadedModel):
-    """Pick a bundled photo or upload one; see each preprocessing step and the top-5."""
+    """Pick a bundled photo or upload one; see each preprocessing step and the top-5.
+
+    The picture is a PNG in an ``ipywidgets.Image`` rather than an ``Output`` widget: headless
+    executors (papermill, nbval) intermittently hang on Output widgets that redraw.
+    """
     import ipywidgets as widgets
-    from IPython.display import display
 
     samples = {s.name: s for s in load_samples()}
     picker = widgets.Dropdown(options=list(samples), description="photo")
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="upload")
-    output = widgets.Output()
+    picture = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+    status = widgets.HTML()
 
-    def show(image: np.ndarray) -> None:
-        with output:
-            output.clear_output(wait=True)
-            fig = preprocessing_figure(image, model)
-            display(fig)
-            plt.close(fig)
+    def show(image: np.ndarray, name: str) -> None:
+        picture.value = figure_png(preprocessing_figure(image, model))
+        status.value = f"<b>{html.escape(name)}</b>: {image.shape[0]}×{image.shape[1]} pixels"
 
     def on_pick(change: dict) -> None:
-        show(samples[change["new"]].image())
+        show(samples[change["new"]].image(), change["new"])
 
     def on_upload(change: dict) -> None:
         files = change["new"]
         if not files:
             return
         entry = files[0]
+        name = entry.get("name", "upload")
         try:
-            show(load_rgb(Image.open(io.BytesIO(bytes(entry["content"])))))
+            show(load_rgb(Image.open(io.BytesIO(bytes(entry["content"])))), name)
         except (ImageInputError, OSError) as exc:
-            with output:
-                output.clear_output()
-                print(f"could not use {entry.get('name', 'the upload')}: {exc}")
+            status.value = f"<span style='color:red'>could not use {html.escape(name)}: {html.escape(str(exc))}</span>"
 
     picker.observe(on_pick, names="value")
     upload.observe(on_upload, names="value")
-    show(samples[picker.value].image())
-    return widgets.VBox([widgets.HBox([picker, upload]), output])
+    show(samples[picker.value].image(), picker.value)
+    return widgets.VBox([widgets.HBox([picker, upload]), status, picture])

@@ -18,7 +18,6 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.envir
 os.environ["LABKIT_NETWORK_GUARD"] = "1"
 os.environ.setdefault("LABKIT_SMOKE", "1")
 os.environ.setdefault("LABKIT_OFFLINE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 # Notebooks executed by the suite write results and artifacts outside the checkout.
 os.environ.setdefault("LABKIT_RESULTS_DIR", tempfile.mkdtemp(prefix="labkit-test-results-"))
 os.environ.setdefault("LABKIT_BUILD_DIR", tempfile.mkdtemp(prefix="labkit-test-build-"))

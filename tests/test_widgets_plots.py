@@ -1,0 +1,32 @@
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+from labkit import plots
+from labkit.widgets import preprocessing_explorer
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    points = np.array([[1.0, 10.0], [2.0, 5.0], [3.0, 6.0], [4.0, 1.0], [5.0, 1.0]])
+    assert sorted(plots.pareto_front(points).tolist()) == [0, 1, 3]
+
+
+def test_standard_charts_label_their_axes():
+    frame = pd.DataFrame({"label": ["a", "b"], "p50_ms": [2.0, 1.0], "p90_ms": [3.0, 1.5],
+                          "size_mb": [10.0, 3.0], "top1_agreement": [1.0, 0.97]})
+    bars = plots.latency_bars(frame)
+    assert bars.axes[0].get_ylabel() == "latency per call (ms)"
+    scatter = plots.size_latency_fidelity(frame)
+    assert scatter.axes[0].get_xlabel() == "model file size (MB)"
+
+
+def test_explorer_shows_a_picture_and_reports_bad_uploads(lite0):
+    box = preprocessing_explorer(lite0)
+    (picker, upload), status, picture = box.children[0].children, box.children[1], box.children[2]
+    assert picture.value[:8] == b"\x89PNG\r\n\x1a\n" and "chelsea" in status.value
+    picker.value = "coffee"
+    assert "coffee" in status.value
+    upload.set_trait("value", ({"name": "broken.jpg", "content": memoryview(b"not an image"),
+                                "type": "image/jpeg", "size": 12,
+                                "last_modified": datetime.now(timezone.utc)},))
+    assert "could not use broken.jpg" in status.value
