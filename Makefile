@@ -56,7 +56,7 @@ doctor: kernel
 	$(VENV)/bin/labkit doctor
 
 test: kernel
-	$(TEST_ENV) $(VPY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+	$(TEST_ENV) $(VPY) -m pytest
 
 run: kernel
 	@mkdir -p build/notebooks

@@ -1,4 +1,4 @@
-"""Shared fixtures; also guards every child process (notebook kernels) against network access."""
+"""Test-suite setup for tests/ and notebooks/ (nbval): offline guards, smoke mode, temp outputs, fixtures."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-NETGUARD = Path(__file__).parent / "netguard"
+ROOT = Path(__file__).resolve().parent
+NETGUARD = ROOT / "tests" / "netguard"
 
 # Set before any kernel starts: kernels and child processes inherit the environment.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH")]))
