@@ -16,7 +16,8 @@ PIP_SOURCE := $(if $(OFFLINE),--no-index --find-links $(OFFLINE),)
 
 KERNEL := edge-lab-kit
 VPY := $(VENV)/bin/python
-REQ_HASH := $(shell cat requirements.txt pyproject.toml 2>/dev/null | cksum | cut -d' ' -f1)
+REQ_HASH := $(shell cksum < requirements.txt | cut -d' ' -f1)
+SRC_ID := $(CURDIR) $(shell cksum < pyproject.toml | cut -d' ' -f1)
 DEPS_STAMP := $(VENV)/.deps-$(REQ_HASH)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 TEST_ENV := LABKIT_SMOKE=1 LABKIT_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
@@ -36,11 +37,12 @@ $(DEPS_STAMP):
 	$(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) -r requirements.txt
 	@rm -f $(VENV)/.deps-* && touch $@
 
-# Re-installs labkit (editable, seconds) only when the venv points at another checkout.
+# Re-installs labkit (editable, seconds) only when the venv points at another checkout or
+# pyproject.toml changed.
 install: $(DEPS_STAMP)
-	@if [ "$$(cat $(VENV)/.labkit-src 2>/dev/null)" != "$(CURDIR)" ]; then \
+	@if [ "$$(cat $(VENV)/.labkit-src 2>/dev/null)" != "$(SRC_ID)" ]; then \
 	  $(VPY) -m pip install --disable-pip-version-check --no-input --no-deps --no-build-isolation -e . >/dev/null && \
-	  echo "$(CURDIR)" > $(VENV)/.labkit-src && echo "labkit installed from $(CURDIR)"; fi
+	  echo "$(SRC_ID)" > $(VENV)/.labkit-src && echo "labkit installed from $(CURDIR)"; fi
 
 kernel: install
 	@test -f $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json || \
