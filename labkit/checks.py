@@ -122,3 +122,85 @@ def check_size_estimate(estimate_mb: float | None) -> CheckResult:
             hint += "; that is 8 bytes per parameter (float64); the model is float32"
         _fail(exercise, hint)
     return _record(CheckResult(exercise, True, f"{estimate_mb:.2f} MB vs real {measured_mb:.2f} MB ({relative:.1%} off)"))
+
+
+class ErfGeluHead(torch.nn.Module):
+    """Exercise 05.1's model: a conv head whose activation is GELU written out with ``torch.erf``.
+
+    XNNPACK has no ``erf``, so the partitioner leaves it to the portable kernels and the graph
+    splits into several delegates. The learner rewrites :meth:`activation` so everything delegates.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(5)
+        self.conv1 = torch.nn.Conv2d(16, 32, 1)
+        self.conv2 = torch.nn.Conv2d(32, 8, 1)
+        with torch.no_grad():
+            for param in self.parameters():
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.3)
+
+    def activation(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * x * (1.0 + torch.erf(x / 1.4142135623730951))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.activation(self.conv1(x)))
+
+
+def non_delegated_ops(module: torch.nn.Module, example: torch.Tensor) -> list[str]:
+    """Operators left outside XNNPACK after ``to_edge_transform_and_lower`` (bookkeeping ops excluded)."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.devtools.backend_debug import get_delegation_info
+    from executorch.exir import to_edge_transform_and_lower
+
+    edge = to_edge_transform_and_lower(torch.export.export(module.eval(), (example,)), partitioner=[XnnpackPartitioner()])
+    table = get_delegation_info(edge.exported_program().graph_module).get_operator_delegation_dataframe()
+    left = table[(table["occurrences_in_non_delegated_graphs"] > 0) & (~table["op_type"].isin(["getitem", "Total"]))]
+    return sorted(left["op_type"])
+
+
+def check_fully_delegated(module: torch.nn.Module | None) -> CheckResult:
+    """Exercise 05.1: a rewrite of :class:`ErfGeluHead` that computes the same outputs (within
+    1e-4) and lowers to XNNPACK with no operator left outside the delegate."""
+    exercise = "05.1"
+    if module is None:
+        return _not_attempted(exercise)
+    example = torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected, got = ErfGeluHead().eval()(example), module.eval()(example)
+    if got.shape != expected.shape:
+        _fail(exercise, f"output shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
+    error = float((got - expected).abs().max())
+    if error > 1e-4:
+        _fail(exercise, f"outputs differ from the original by up to {error:.3g}: keep the weights and the exact GELU "
+                        f"(torch.nn.functional.gelu with approximate='none' computes the same function)")
+    left = non_delegated_ops(module, example)
+    if left:
+        _fail(exercise, f"still outside XNNPACK: {left}; which op in activation() does XNNPACK lack?")
+    return _record(CheckResult(exercise, True, f"fully delegated, max abs difference {error:.1e}"))
+
+
+def check_arena_prediction(predicted_bytes: float | None) -> CheckResult:
+    """Exercise 05.2: predict the portable EfficientNet-Lite0 arena at batch 2; within 10 % passes.
+
+    The checker lowers the batch-2 program itself and reads its plan.
+    """
+    from executorch.exir import to_edge_transform_and_lower
+
+    from labkit.models import load_model
+    from labkit.pte import memory_plan
+
+    exercise = "05.2"
+    if predicted_bytes is None:
+        return _not_attempted(exercise)
+    module = load_model("efficientnet_lite0").module
+    program = to_edge_transform_and_lower(torch.export.export(module, (torch.zeros(2, 3, 224, 224),))).to_executorch()
+    actual = memory_plan(program).arena_bytes
+    relative = abs(float(predicted_bytes) - actual) / actual
+    if relative > 0.10:
+        hint = f"{predicted_bytes / 1e6:.2f} MB is {relative:.0%} off"
+        if relative < 0.6 and predicted_bytes < actual:
+            hint += "; activations hold one slice per image — what happens to every activation tensor at batch 2?"
+        _fail(exercise, hint)
+    return _record(CheckResult(exercise, True, f"predicted {predicted_bytes / 1e6:.2f} MB, planned {actual / 1e6:.2f} MB "
+                                               f"({relative:.1%} off)"))

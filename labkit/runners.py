@@ -146,12 +146,33 @@ def check_pte_header(path: Path) -> None:
             raise ModelFileError(f"{path} is truncated: {size:,} of {expected:,} bytes; {how}")
 
 
+class _ThreadPoolState:
+    """Mirror of the ExecuTorch runtime's one process-wide thread pool.
+
+    XNNPACK binds a program to the pool that exists when the program is loaded, and
+    ``_unsafe_reset_threadpool`` replaces that pool: a program loaded before a reset must not run
+    after it. Each reset made through :func:`set_executorch_threads` bumps ``generation``.
+    """
+
+    generation = 0
+
+
+def set_executorch_threads(threads: int) -> None:
+    """Resize the ExecuTorch thread pool (only before loading programs: see :class:`_ThreadPoolState`)."""
+    from executorch.extension.pybindings import portable_lib
+
+    if portable_lib._threadpool_get_thread_count() != threads:
+        portable_lib._unsafe_reset_threadpool(threads)
+        _ThreadPoolState.generation += 1
+
+
 class ExecuTorchRunner(Runner):
     """An ExecuTorch ``.pte`` run by ``executorch.runtime`` (the same runtime the Android app embeds).
 
     Inputs are checked against the program's metadata (rank, dtype, static sizes) and made
     contiguous: a non-contiguous (e.g. channels-last) tensor would otherwise give wrong numbers
-    without any error.
+    without any error. ``threads`` resizes the runtime's process-wide thread pool *before* the
+    program loads; a runner whose pool was resized afterwards refuses to run (reload it).
     """
 
     kind = "executorch"
@@ -161,6 +182,9 @@ class ExecuTorchRunner(Runner):
 
         path = Path(path)
         check_pte_header(path)
+        if threads is not None:
+            set_executorch_threads(threads)
+        self.pool_generation = _ThreadPoolState.generation
         start = time.perf_counter()
         try:
             self.program = Runtime.get().load_program(path, enable_etdump=enable_etdump)
@@ -197,11 +221,11 @@ class ExecuTorchRunner(Runner):
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
         x = self.check_input(x)
-        if self.threads is not None:
-            from executorch.extension.pybindings import portable_lib
-
-            if portable_lib._threadpool_get_thread_count() != self.threads:
-                portable_lib._unsafe_reset_threadpool(self.threads)
+        if self.pool_generation != _ThreadPoolState.generation:
+            raise ModelFileError(
+                f"{self.name} was loaded before the ExecuTorch thread pool was resized; its XNNPACK delegate "
+                f"still points at the old pool. Load it again: open_runner({str(self.path)!r}, threads=...)"
+            )
         try:
             outputs = self.method.execute([x])
         except RuntimeError as exc:

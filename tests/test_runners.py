@@ -46,12 +46,20 @@ def test_pte_runner_checks_metadata(tiny_files):
         runner(torch.zeros(1, 3, 32, 32))
 
 
-def test_pte_runner_sets_executorch_threads(tiny_files):
+def test_pte_runner_sets_executorch_threads_before_loading(tiny_files):
     from executorch.extension.pybindings import portable_lib
 
     for threads in (1, 2):
-        open_runner(tiny_files["xnnpack"], threads=threads)(torch.zeros(1, 3, 64, 64))
+        runner = open_runner(tiny_files["xnnpack"], threads=threads)
         assert portable_lib._threadpool_get_thread_count() == threads
+        runner(torch.zeros(1, 3, 64, 64))
+    stale = open_runner(tiny_files["xnnpack"], threads=1)
+    open_runner(tiny_files["xnnpack"], threads=2)  # resizes the pool the first program was bound to
+    with pytest.raises(ModelFileError, match="Load it again"):
+        stale(torch.zeros(1, 3, 64, 64))
+    same = open_runner(tiny_files["xnnpack"], threads=2)
+    open_runner(tiny_files["portable"], threads=2)  # same size: no reset, nothing goes stale
+    assert same(torch.zeros(1, 3, 64, 64)).shape == (1, 10)
 
 
 def test_bad_pte_files_give_clear_errors(tiny_files, tmp_path):
