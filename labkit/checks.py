@@ -204,3 +204,35 @@ def check_arena_prediction(predicted_bytes: float | None) -> CheckResult:
         _fail(exercise, hint)
     return _record(CheckResult(exercise, True, f"predicted {predicted_bytes / 1e6:.2f} MB, planned {actual / 1e6:.2f} MB "
                                                f"({relative:.1%} off)"))
+
+
+def check_fusion(original: torch.nn.Module | None, fused: torch.nn.Module | None,
+                 example: torch.Tensor | None = None) -> CheckResult:
+    """Exercise 01.1: ``fused`` is ``original`` with every BatchNorm folded away.
+
+    Passes when ``original`` has at least one BatchNorm, ``fused`` has none, and in eval mode both
+    give the same outputs on ``example`` within 1e-4 (relative to the output's scale).
+    """
+    exercise = "01.1"
+    if original is None or fused is None:
+        return _not_attempted(exercise)
+    norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+    if not any(isinstance(m, norms) for m in original.modules()):
+        _fail(exercise, "your original model has no BatchNorm layer, so there is nothing to fold: add conv → bn (→ relu)")
+    left = [name for name, m in fused.named_modules() if isinstance(m, norms)]
+    if left:
+        _fail(exercise, f"the fused model still has BatchNorm layers: {left}")
+    if fused is original:
+        _fail(exercise, "fused is the same object as original: fuse a copy (copy.deepcopy) so you can compare them")
+    if example is None:
+        _fail(exercise, "pass an example input tensor shaped like your model's input")
+    original.eval()
+    fused.eval()
+    with torch.no_grad():
+        expected, got = original(example), fused(example)
+    scale = float(expected.abs().max()) or 1.0
+    error = float((got - expected).abs().max()) / scale
+    if error > 1e-4:
+        _fail(exercise, f"outputs differ by {error:.2e} of their scale: were the models in eval mode when you fused "
+                        f"them, and did you fold (not just delete) each BatchNorm?")
+    return _record(CheckResult(exercise, True, f"no BatchNorm left, outputs equal within {error:.1e} (relative)"))

@@ -56,3 +56,45 @@ def test_checks_record_progress():
         checks.check_size_estimate(1.0)
     lines = [json.loads(l) for l in (results_dir() / "progress.jsonl").read_text().splitlines()]
     assert [(l["exercise"], l["passed"]) for l in lines[-2:]] == [("00.2", None), ("00.2", False)]
+
+
+class _ConvBn(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.bn = torch.nn.BatchNorm2d(4)
+        self.relu = torch.nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+def _conv_bn() -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = _ConvBn()
+    with torch.no_grad():
+        model.bn.running_mean.uniform_(-1, 1)
+        model.bn.running_var.uniform_(0.5, 2)
+    return model.eval()
+
+
+def test_fusion_checker():
+    import copy
+
+    from torch.ao.quantization import fuse_modules
+
+    example = torch.randn(1, 3, 16, 16)
+    original = _conv_bn()
+    assert checks.check_fusion(None, None).passed is None
+    right = fuse_modules(copy.deepcopy(original), [["conv", "bn", "relu"]])
+    assert checks.check_fusion(original, right, example).passed is True
+    deleted = copy.deepcopy(original)
+    deleted.bn = torch.nn.Identity()  # dropped, not folded
+    with pytest.raises(ExerciseCheckError, match="fold"):
+        checks.check_fusion(original, deleted, example)
+    with pytest.raises(ExerciseCheckError, match="still has BatchNorm"):
+        checks.check_fusion(original, copy.deepcopy(original), example)
+    with pytest.raises(ExerciseCheckError, match="no BatchNorm"):
+        checks.check_fusion(right, right, example)
+    with pytest.raises(ExerciseCheckError, match="example input"):
+        checks.check_fusion(original, right)
