@@ -148,15 +148,14 @@ class ErfGeluHead(torch.nn.Module):
 
 
 def non_delegated_ops(module: torch.nn.Module, example: torch.Tensor) -> list[str]:
-    """Operators left outside XNNPACK after ``to_edge_transform_and_lower`` (bookkeeping ops excluded)."""
+    """Lower ``module`` to XNNPACK and list the operators left outside the delegate."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.devtools.backend_debug import get_delegation_info
     from executorch.exir import to_edge_transform_and_lower
 
-    edge = to_edge_transform_and_lower(torch.export.export(module.eval(), (example,)), partitioner=[XnnpackPartitioner()])
-    table = get_delegation_info(edge.exported_program().graph_module).get_operator_delegation_dataframe()
-    left = table[(table["occurrences_in_non_delegated_graphs"] > 0) & (~table["op_type"].isin(["getitem", "Total"]))]
-    return sorted(left["op_type"])
+    from labkit.pte import non_delegated_ops as left_outside
+
+    return left_outside(to_edge_transform_and_lower(torch.export.export(module.eval(), (example,)),
+                                                    partitioner=[XnnpackPartitioner()]))
 
 
 def check_fully_delegated(module: torch.nn.Module | None) -> CheckResult:

@@ -83,12 +83,40 @@ def memory_plan(executorch_program_manager) -> MemoryPlan:
     return MemoryPlan(arena, tensors)
 
 
-def profile(pte: str | Path, etrecord: str | Path | None, x: torch.Tensor, runs: int, workdir: Path) -> pd.DataFrame:
-    """Run a ``.pte`` ``runs`` times with ETDump enabled and return the Inspector's events.
+BOOKKEEPING_OPS = frozenset({"Total", "alloc", "getitem"})  # summary row, memory allocation, tuple unpacking
+
+
+def non_delegated_ops(edge_program_manager) -> list[str]:
+    """Operators that ``to_edge_transform_and_lower`` left outside every delegate (bookkeeping excluded)."""
+    from executorch.devtools.backend_debug import get_delegation_info
+
+    table = get_delegation_info(edge_program_manager.exported_program().graph_module).get_operator_delegation_dataframe()
+    left = table[table["occurrences_in_non_delegated_graphs"] > 0]["op_type"]
+    return sorted(set(left) - BOOKKEEPING_OPS)
+
+
+def events_table(inspector_frame: pd.DataFrame) -> pd.DataFrame:
+    """Tidy the DataFrame of ``Inspector.to_dataframe()``.
 
     Columns: block, event, op (the event name without its ``#n`` counter), delegated, backend,
-    p50_ms, avg_ms, count. ``etrecord`` (from ``generate_etrecord=True``) maps events back to the
-    graph; without it the table still has timings.
+    p50_ms, avg_ms, count (how many runs the event was recorded in).
+    """
+    frame = inspector_frame
+    return pd.DataFrame({
+        "block": frame["event_block_name"],
+        "event": frame["event_name"],
+        "op": frame["event_name"].map(lambda name: re.sub(r"\s*#\d+$", "", str(name))),
+        "delegated": frame["is_delegated_op"].fillna(False).astype(bool),
+        "backend": frame["delegate_backend_name"].fillna(""),
+        "p50_ms": frame["p50 (ms)"].astype(float),
+        "avg_ms": frame["avg (ms)"].astype(float),
+        "count": frame["raw"].map(len),
+    })
+
+
+def profile(pte: str | Path, etrecord: str | Path | None, x: torch.Tensor, runs: int, workdir: Path) -> pd.DataFrame:
+    """Run a ``.pte`` ``runs`` times with ETDump enabled and return :func:`events_table` of the
+    Inspector's events. Lab 05 makes these calls itself; later labs use this shortcut.
     """
     from executorch.devtools import Inspector
     from executorch.runtime import Runtime
@@ -104,14 +132,4 @@ def profile(pte: str | Path, etrecord: str | Path | None, x: torch.Tensor, runs:
     if not etdump_path.is_file():
         raise ModelFileError(f"no ETDump was written to {etdump_path}: this executorch build lacks devtools support")
     inspector = Inspector(etdump_path=str(etdump_path), etrecord=str(etrecord) if etrecord else None)
-    frame = inspector.to_dataframe()
-    return pd.DataFrame({
-        "block": frame["event_block_name"],
-        "event": frame["event_name"],
-        "op": frame["event_name"].map(lambda name: re.sub(r"\s*#\d+$", "", str(name))),
-        "delegated": frame["is_delegated_op"].fillna(False).astype(bool),
-        "backend": frame["delegate_backend_name"].fillna(""),
-        "p50_ms": frame["p50 (ms)"].astype(float),
-        "avg_ms": frame["avg (ms)"].astype(float),
-        "count": frame["raw"].map(len),
-    })
+    return events_table(inspector.to_dataframe())
