@@ -6,9 +6,9 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -67,6 +67,18 @@ def measure_latency(fn: Callable[[torch.Tensor], object], x: torch.Tensor, threa
         min_ms=float(ms.min()), iqr_ms=float(np.percentile(ms, 75) - np.percentile(ms, 25)),
         times_ms=tuple(float(t) for t in ms),
     )
+
+
+def pooled(blocks: Sequence[Latency]) -> Latency:
+    """One :class:`Latency` from several blocks of the same callable (e.g. rounds that rotate variants):
+    percentiles over all calls pooled, so no single block's machine state decides the result."""
+    if not blocks:
+        raise ValueError("no measurements to pool")
+    times = np.concatenate([np.asarray(b.times_ms) for b in blocks])
+    return replace(blocks[0], warmup=sum(b.warmup for b in blocks), runs=len(times),
+                   p50_ms=float(np.median(times)), p90_ms=float(np.percentile(times, 90)), mean_ms=float(times.mean()),
+                   min_ms=float(times.min()), iqr_ms=float(np.percentile(times, 75) - np.percentile(times, 25)),
+                   times_ms=tuple(float(t) for t in times))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -235,3 +236,92 @@ def check_fusion(original: torch.nn.Module | None, fused: torch.nn.Module | None
         _fail(exercise, f"outputs differ by {error:.2e} of their scale: were the models in eval mode when you fused "
                         f"them, and did you fold (not just delete) each BatchNorm?")
     return _record(CheckResult(exercise, True, f"no BatchNorm left, outputs equal within {error:.1e} (relative)"))
+
+
+def check_qparams(answer: tuple[float, int] | None, model_name: str = "efficientnet_lite0",
+                  tensor: str = "classifier.weight") -> CheckResult:
+    """Exercise 02.1: (scale, zero_point) of ``tensor`` for per-tensor asymmetric uint8 (0…255).
+
+    The expected values come from PyTorch's own ``MinMaxObserver(quint8, per_tensor_affine)``.
+    """
+    from torch.ao.quantization.observer import MinMaxObserver
+
+    from labkit.models import load_model
+
+    exercise = "02.1"
+    if answer is None:
+        return _not_attempted(exercise)
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        _fail(exercise, "answer with a pair (scale, zero_point), e.g. (0.0123, 97)")
+    scale, zero_point = float(answer[0]), answer[1]
+    weights = dict(load_model(model_name).module.named_parameters()).get(tensor)
+    weights = None if weights is None else weights.detach()
+    if weights is None:
+        _fail(exercise, f"{model_name} has no parameter {tensor!r}")
+    observer = MinMaxObserver(dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+    observer(weights.detach())
+    expected_scale, expected_zero = (float(v) for v in observer.calculate_qparams())
+    low, high = float(weights.min()), float(weights.max())
+    if abs(scale - expected_scale) > 1e-6 * expected_scale:
+        hint = f"scale {scale:.6g} is not right: the {tensor} values span [{low:.4f}, {high:.4f}]"
+        if abs(scale - (high - low) / 256) < 1e-6 * expected_scale:
+            hint += "; 0…255 has 255 steps between its ends, not 256"
+        elif abs(scale - max(-low, high) / 127.5) < 1e-6 * expected_scale:
+            hint += "; that is the symmetric scale: asymmetric spans min to max"
+        _fail(exercise, hint)
+    if not float(zero_point).is_integer():
+        _fail(exercise, f"a zero point is an integer (the integer that stands for 0.0); round {zero_point}")
+    if int(zero_point) != int(expected_zero):
+        _fail(exercise, f"zero point {int(zero_point)} is off: it is the integer that stands for 0.0, "
+                        f"qmin − round(min / scale), clamped to 0…255")
+    return _record(CheckResult(exercise, True, f"scale {scale:.6g}, zero point {int(zero_point)}: the observer agrees"))
+
+
+def check_keep_float(names: Sequence[str] | None, model_name: str = "efficientnet_lite0", max_units: int = 3,
+                     target_ratio: float = 1 / 3, inputs: int = 32) -> CheckResult:
+    """Exercise 02.2: keep at most ``max_units`` layer units in float so that int8 fidelity improves enough.
+
+    Passes when XNNPACK can lower the mixed-precision model and its mean KL divergence from fp32 on
+    ``inputs`` augmented photos is at most ``target_ratio`` × the all-int8 model's (PT2E, XNNPACK
+    per-channel config, 32 calibration images; the checker quantizes and measures both itself).
+    """
+    from torch.export import Dim
+
+    from labkit.data import augmented_set
+    from labkit.models import load_model
+    from labkit.parity import compare
+    from labkit.quant import float_pads_after_int8, ptq_xnnpack, unit_names
+
+    exercise = "02.2"
+    if names is None:
+        return _not_attempted(exercise)
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        _fail(exercise, "answer with a list of module names, e.g. ['stem', 'blocks.0.depthwise']")
+    names = list(names)
+    if not names or len(names) > max_units:
+        _fail(exercise, f"name between 1 and {max_units} units; you named {len(names)}")
+    model = load_model(model_name)
+    known = set(unit_names(model.module))
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        _fail(exercise, f"{unknown} are not modules with weights in {model_name}; see labkit.quant.unit_names(model)")
+    spec = model.spec.preprocess
+    calibration = augmented_set(32, spec, seed=1).batches(32)
+    evaluation = augmented_set(inputs, spec, seed=2).batches(16)
+    exported = torch.export.export(model.module.eval(), (calibration[0][:2],),
+                                   dynamic_shapes=({0: Dim("batch", max=256)},))
+    mixed_graph = ptq_xnnpack(exported, calibration, keep_float=names)
+    conflicts = float_pads_after_int8(mixed_graph)
+    if conflicts:
+        pad, producer = next(iter(conflicts.items()))
+        _fail(exercise, f"XNNPACK could not lower this: the padding {pad!r} reads the int8 output of {producer!r}, so "
+                        f"lowering re-quantizes it and its float conv would get an int8 input. Keep {producer.rsplit('.', 1)[0]!r} in float too, or "
+                        f"choose other units")
+    all_int8 = compare(model.module, ptq_xnnpack(exported, calibration), evaluation).mean_kl
+    mixed = compare(model.module, mixed_graph, evaluation).mean_kl
+    ratio = mixed / all_int8
+    if ratio > target_ratio:
+        _fail(exercise, f"mean KL {mixed:.4f} vs all-int8 {all_int8:.4f} (ratio {ratio:.2f}, target ≤ {target_ratio:.2f}): "
+                        f"pick the units at the top of the sensitivity ranking")
+    return _record(CheckResult(exercise, True, f"keeping {names} in float: mean KL {mixed:.4f} vs all-int8 "
+                                               f"{all_int8:.4f} ({ratio:.2f}×, target ≤ {target_ratio:.2f}×)"))

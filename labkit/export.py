@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 from pathlib import Path
 from typing import Callable, Mapping
@@ -18,14 +19,28 @@ import torch
 from torch import nn
 
 from labkit.env import package_version
+from labkit.paths import build_dir
 
 
 def state_fingerprint(module: nn.Module) -> str:
-    """A short hash of a module's parameters and buffers (changes when any weight changes)."""
+    """A short hash of a module's parameters and buffers (changes when any weight changes).
+
+    For an FX graph (e.g. a PT2E-quantized model) the graph's code and the tensors it reads with
+    ``get_attr`` count too: two quantized variants can share weights but not their Q/DQ structure.
+    """
     digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
+    tensors = dict(module.state_dict())
+    if isinstance(module, torch.fx.GraphModule):
+        digest.update(module.code.encode())
+        for node in module.graph.nodes:
+            if node.op == "get_attr":
+                value = operator.attrgetter(str(node.target))(module)
+                if isinstance(value, torch.Tensor):
+                    tensors.setdefault(str(node.target), value)
+    for name, tensor in sorted(tensors.items()):
+        tensor = tensor.detach().cpu()
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        digest.update((tensor.int_repr() if tensor.is_quantized else tensor).contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -68,13 +83,24 @@ def lower_to_pte(module: nn.Module, example_inputs: tuple[torch.Tensor, ...], ba
         partitioners = [XnnpackPartitioner()]
     elif backend != "portable":
         raise ValueError(f"backend must be 'xnnpack' or 'portable', got {backend!r}")
-    exported = torch.export.export(module.eval(), example_inputs)
+    try:
+        module.eval()
+    except NotImplementedError:  # an exported graph (e.g. PT2E-quantized): its mode was fixed when it was exported
+        pass
+    exported = torch.export.export(module, example_inputs)
     return to_edge_transform_and_lower(exported, partitioner=partitioners).to_executorch().buffer
 
 
 def export_pte(module: nn.Module, example_inputs: tuple[torch.Tensor, ...], path: Path,
                backend: str = "xnnpack", key: Mapping[str, object] | None = None) -> Path:
-    """Cached :func:`lower_to_pte` into ``path`` (re-made when weights, shapes, backend or versions change)."""
+    """Cached :func:`lower_to_pte` into ``path`` (re-made when weights, shapes, backend or versions change).
+
+    Lowered programs are also kept under ``build/pte-cache`` by their key, so a lab that lowers
+    the same model as an earlier lab copies the file instead of lowering it again.
+    """
     full_key = {"weights": state_fingerprint(module), "shapes": [tuple(x.shape) for x in example_inputs],
                 "backend": backend, **(key or {})}
-    return cached_artifact(path, full_key, lambda: lower_to_pte(module, example_inputs, backend))
+    digest = hashlib.sha256(json.dumps({k: str(v) for k, v in full_key.items()}, sort_keys=True).encode()).hexdigest()
+    shared = cached_artifact(build_dir("pte-cache") / f"{digest[:20]}.pte", full_key,
+                             lambda: lower_to_pte(module, example_inputs, backend))
+    return cached_artifact(path, full_key, shared.read_bytes)

@@ -12,8 +12,10 @@ lab can compute them by hand and then show that the library agrees:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
 
 import torch
+from torch.fx import Node
 
 
 @dataclass(frozen=True)
@@ -92,3 +94,82 @@ def sqnr_db(reference: torch.Tensor, approximation: torch.Tensor) -> float:
     noise = float(((reference - approximation) ** 2).sum())
     signal = float((reference ** 2).sum())
     return float("inf") if noise == 0 else 10.0 * torch.log10(torch.tensor(signal / noise)).item()
+
+
+def keep_float_filter(module_names: Iterable[str]) -> Callable[[Node], bool]:
+    """A quantizer node filter that is False for nodes coming from ``module_names`` (or their children).
+
+    Name whole units (e.g. ``"stem"``, ``"blocks.1.depthwise"``): a unit's padding, conv, BatchNorm
+    and activation then stay in float together. See :func:`float_pads_after_int8` for the one
+    boundary XNNPACK cannot lower.
+    """
+    from torchao.quantization.pt2e.quantizer import get_module_name_filter
+
+    filters = [get_module_name_filter(name) for name in module_names]
+    return lambda node: not any(matches(node) for matches in filters)
+
+
+def _is_qdq(node: object) -> bool:
+    return isinstance(node, Node) and node.op == "call_function" and "quantized_decomposed" in str(node.target)
+
+
+def _module_of(node: Node) -> str:
+    stack = node.meta.get("nn_module_stack") or {}
+    return list(stack.values())[-1][0] if stack else node.name
+
+
+def float_pads_after_int8(graph: torch.fx.GraphModule) -> dict[str, str]:
+    """Explicit paddings that feed a *float* conv but read an int8 (dequantized) tensor: {padding: producer}.
+
+    ExecuTorch's XNNPACK lowering re-quantizes the output of a zero padding that reads a dequantized
+    tensor (``InsertPadQDQPass``), so the float conv after it gets an int8 input with float weights
+    and lowering fails with "Weight and Input should both be quantized". Keeping the producer's unit
+    in float too (so the padding reads a float tensor) avoids it.
+    """
+    conflicts = {}
+    for node in graph.graph.nodes:
+        if node.op != "call_function" or "conv" not in str(node.target) or _is_qdq(node.args[1]):
+            continue  # not a conv, or a conv whose weights are int8
+        source = node.args[0]
+        while _is_qdq(source):
+            source = source.args[0]
+        if not (isinstance(source, Node) and "pad" in str(source.target)):
+            continue
+        producer = source.args[0]
+        if not _is_qdq(producer):
+            continue  # the padding reads a float tensor: fine
+        while _is_qdq(producer):
+            producer = producer.args[0]
+        conflicts[_module_of(source)] = _module_of(producer)
+    return conflicts
+
+
+def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[torch.Tensor], per_channel: bool = True,
+                keep_float: Sequence[str] = ()) -> torch.fx.GraphModule:
+    """Post-training int8 quantization for XNNPACK with torchao PT2E: the five calls lab 02 shows.
+
+    ``exported`` is a ``torch.export`` of the float model in eval mode; ``calibration`` yields input
+    batches; modules named in ``keep_float`` stay in float. Returns the converted graph (Q/DQ ops
+    around float ops), ready for ``torch.export`` and XNNPACK lowering.
+    """
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
+                                                                          get_symmetric_quantization_config)
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
+    if keep_float:
+        quantizer.set_filter_function(keep_float_filter(keep_float))
+    prepared = prepare_pt2e(exported.module(), quantizer)
+    seen = 0
+    with torch.no_grad():
+        for batch in calibration:
+            prepared(batch)
+            seen += batch.shape[0]
+    if seen == 0:
+        raise ValueError("no calibration batches: pass at least one input batch so the observers see real ranges")
+    return convert_pt2e(prepared)
+
+
+def unit_names(module: torch.nn.Module) -> list[str]:
+    """Names of the model's layer units that ``keep_float`` accepts: every module that has parameters."""
+    return [name for name, child in module.named_modules() if name and any(True for _ in child.parameters())]

@@ -7,6 +7,7 @@ import io
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -19,8 +20,6 @@ from labkit.preprocessing import preprocess_steps
 
 def preprocessing_figure(image: np.ndarray, model: LoadedModel, k: int = 5) -> Figure:
     """Original → resized → cropped → normalized (channel R) → top-``k``, for one RGB image."""
-    import torch
-
     spec = model.spec.preprocess
     steps = preprocess_steps(image, spec)
     with torch.no_grad():
@@ -90,3 +89,54 @@ def preprocessing_explorer(model: LoadedModel):
     upload.observe(on_upload, names="value")
     show(samples[picker.value].image(), picker.value)
     return widgets.VBox([widgets.HBox([picker, upload]), status, picture])
+
+
+def quantization_figure(weights: torch.Tensor, name: str, bits: int = 8, symmetric: bool = True,
+                        per_channel: bool = False) -> Figure:
+    """Channel ranges, value histogram before/after fake quantization, and the error histogram of one tensor."""
+    from labkit import quant
+
+    params = quant.qparams(weights, bits=bits, symmetric=symmetric, per_channel=per_channel)
+    approx = quant.fake_quantize(weights.detach(), params)
+    error = (weights.detach() - approx).flatten().numpy()
+    flat = weights.detach().reshape(weights.shape[0], -1)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.4))
+    channels = np.arange(flat.shape[0])
+    axes[0].fill_between(channels, flat.min(1).values.numpy(), flat.max(1).values.numpy(), step="mid", alpha=0.6)
+    axes[0].set_xlabel("output channel")
+    axes[0].set_title(f"{name}: range of each channel", fontsize=9)
+    values = weights.detach().flatten().numpy()
+    bins = np.linspace(values.min(), values.max(), 120)
+    axes[1].hist(values, bins=bins, alpha=0.5, label="float")
+    axes[1].hist(approx.flatten().numpy(), bins=bins, histtype="step", color="black", label=f"int{bits}, dequantized")
+    axes[1].set_yscale("log")
+    axes[1].legend(fontsize=8)
+    axes[1].set_title("values (log count)", fontsize=9)
+    axes[2].hist(error, bins=80, color="tab:red")
+    scheme = f"{'symmetric' if symmetric else 'asymmetric'}, {'per channel' if per_channel else 'per tensor'}"
+    axes[2].set_title(f"error x − dequant(quant(x)): SQNR {quant.sqnr_db(weights.detach(), approx):.1f} dB\n"
+                      f"({bits} bits, {scheme})", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def quantization_explorer(tensors: dict[str, torch.Tensor]):
+    """Pick a weight tensor, bit width, symmetric or not, per channel or not; see the error it makes."""
+    import ipywidgets as widgets
+
+    if not tensors:
+        raise ValueError("pass at least one named weight tensor, e.g. {'stem.1.weight': conv.weight}")
+    layer = widgets.Dropdown(options=list(tensors), description="tensor")
+    bits = widgets.IntSlider(value=8, min=2, max=8, description="bits")
+    symmetric = widgets.Checkbox(value=True, description="symmetric")
+    per_channel = widgets.Checkbox(value=False, description="per channel")
+    picture = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+
+    def redraw(_change: object = None) -> None:
+        picture.value = figure_png(quantization_figure(tensors[layer.value], layer.value, bits.value,
+                                                       symmetric.value, per_channel.value))
+
+    for control in (layer, bits, symmetric, per_channel):
+        control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([layer, bits, symmetric, per_channel]), picture])

@@ -98,3 +98,35 @@ def test_fusion_checker():
         checks.check_fusion(right, right, example)
     with pytest.raises(ExerciseCheckError, match="example input"):
         checks.check_fusion(original, right)
+
+
+def test_qparams_checker(lite0):
+    from torch.ao.quantization.observer import MinMaxObserver
+
+    assert checks.check_qparams(None).passed is None
+    w = lite0.module.classifier.weight.detach()
+    low, high = float(w.min()), float(w.max())
+    scale = (high - low) / 255
+    zero_point = round(-low / scale)
+    assert checks.check_qparams((scale, zero_point)).passed is True
+    observer = MinMaxObserver(dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+    observer(w)
+    assert int(observer.calculate_qparams()[1]) == zero_point
+    with pytest.raises(ExerciseCheckError, match="255 steps"):
+        checks.check_qparams(((high - low) / 256, zero_point))
+    with pytest.raises(ExerciseCheckError, match="zero point"):
+        checks.check_qparams((scale, zero_point + 1))
+    with pytest.raises(ExerciseCheckError, match="pair"):
+        checks.check_qparams(scale)
+
+
+def test_keep_float_checker_rejects_bad_answers():
+    assert checks.check_keep_float(None).passed is None
+    with pytest.raises(ExerciseCheckError, match="list of module names"):
+        checks.check_keep_float("stem")
+    with pytest.raises(ExerciseCheckError, match="between 1 and 3"):
+        checks.check_keep_float(["stem", "head", "classifier", "blocks.0.depthwise"])
+    with pytest.raises(ExerciseCheckError, match="not modules with weights"):
+        checks.check_keep_float(["stem", "no.such.layer"])
+    with pytest.raises(ExerciseCheckError, match="Keep 'blocks.1.expand' in float too"):
+        checks.check_keep_float(["blocks.1.depthwise"])  # its padding would read int8: XNNPACK refuses

@@ -87,3 +87,15 @@ def test_arena_checker():
     with pytest.raises(ExerciseCheckError, match="batch 2"):
         checks.check_arena_prediction(9_936_896)  # the batch-1 arena: forgot that activations scale
     assert checks.check_arena_prediction(2 * 9_936_896).passed is True
+
+
+def test_export_pte_reuses_a_program_lowered_by_another_lab(tiny, tmp_path, monkeypatch):
+    from labkit import export
+
+    x = tiny.example_input()
+    first = export.export_pte(tiny.module, (x,), tmp_path / "lab_a" / "tiny.pte")
+    monkeypatch.setattr(export, "lower_to_pte", lambda *a, **k: (_ for _ in ()).throw(AssertionError("lowered again")))
+    second = export.export_pte(tiny.module, (x,), tmp_path / "lab_b" / "tiny.pte")
+    assert second != first and second.read_bytes() == first.read_bytes()
+    with pytest.raises(AssertionError, match="lowered again"):  # another backend is another program
+        export.export_pte(tiny.module, (x,), tmp_path / "lab_b" / "tiny_portable.pte", backend="portable")

@@ -66,3 +66,87 @@ def test_error_grows_as_expected():
     assert per_channel > per_tensor + 3  # channels with small ranges keep their resolution
     assert 18 < per_channel - four_bit < 30  # ~6 dB per bit, 4 bits fewer
     assert quant.sqnr_db(w, w) == float("inf")
+
+
+def _exported_tiny(tiny):
+    from torch.export import Dim
+
+    x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    return torch.export.export(tiny.module.eval(), (x[:2],), dynamic_shapes=({0: Dim("batch", max=64)},)), x
+
+
+def _quantized_convs(graph: torch.fx.GraphModule) -> int:
+    """Convolutions whose weight arrives through a dequantize node (i.e. run in int8 on XNNPACK)."""
+    count = 0
+    for node in graph.graph.nodes:
+        if node.op == "call_function" and "conv" in str(node.target):
+            weight = node.args[1]
+            count += "dequantize" in str(getattr(weight, "target", ""))
+    return count
+
+
+def test_ptq_xnnpack_quantizes_every_conv_and_stays_close(tiny):
+    exported, x = _exported_tiny(tiny)
+    graph = quant.ptq_xnnpack(exported, [x])
+    assert _quantized_convs(graph) == 2
+    with torch.no_grad():
+        reference, approx = tiny.module(x), graph(x)
+    assert 0 < float((reference - approx).abs().max()) < 0.1 * float(reference.abs().max())
+
+
+def test_keep_float_leaves_the_named_unit_in_float(tiny):
+    exported, x = _exported_tiny(tiny)
+    assert "features.0" in quant.unit_names(tiny.module) and "pool" not in quant.unit_names(tiny.module)
+    graph = quant.ptq_xnnpack(exported, [x], keep_float=["features.0"])
+    assert _quantized_convs(graph) == 1
+
+
+def test_ptq_without_calibration_data_says_so(tiny):
+    exported, _ = _exported_tiny(tiny)
+    with pytest.raises(ValueError, match="calibration"):
+        quant.ptq_xnnpack(exported, [])
+
+
+def test_fingerprint_tells_quantized_graphs_apart(tiny):
+    from labkit.export import state_fingerprint
+
+    exported, x = _exported_tiny(tiny)
+    all_int8 = quant.ptq_xnnpack(exported, [x])
+    mixed = quant.ptq_xnnpack(exported, [x], keep_float=["features.0"])
+    recalibrated = quant.ptq_xnnpack(exported, [x * 3])
+    prints = {state_fingerprint(g) for g in (all_int8, mixed, recalibrated)}
+    assert len(prints) == 3 and state_fingerprint(all_int8) == state_fingerprint(quant.ptq_xnnpack(exported, [x]))
+
+
+class _PaddedNet(torch.nn.Module):
+    """conv → ReLU6 → explicit padding → conv: the shape of EfficientNet-Lite's stride-2 units."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1), torch.nn.ReLU6())
+        self.second = torch.nn.Sequential(torch.nn.ZeroPad2d((0, 1, 0, 1)), torch.nn.Conv2d(8, 8, 3, stride=2))
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
+@pytest.mark.parametrize("keep, conflicts", [
+    ((), {}),
+    (("second",), {"second.0": "first.1"}),  # the float padding would read int8: XNNPACK refuses
+    (("first", "second"), {}),
+])
+def test_float_pads_after_int8(keep, conflicts):
+    from torch.export import Dim
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 16, 16)
+    exported = torch.export.export(_PaddedNet().eval(), (x[:2],), dynamic_shapes=({0: Dim("batch", max=8)},))
+    graph = quant.ptq_xnnpack(exported, [x], keep_float=keep)
+    assert quant.float_pads_after_int8(graph) == conflicts
+    from labkit.export import lower_to_pte
+
+    if conflicts:  # the prediction matches what XNNPACK really does
+        with pytest.raises(RuntimeError, match="Weight and Input should both be quantized"):
+            lower_to_pte(graph, (x[:1],))
+    else:
+        assert len(lower_to_pte(graph, (x[:1],))) > 1000

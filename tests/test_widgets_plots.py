@@ -30,3 +30,22 @@ def test_explorer_shows_a_picture_and_reports_bad_uploads(lite0):
                                 "type": "image/jpeg", "size": 12,
                                 "last_modified": datetime.now(timezone.utc)},))
     assert "could not use broken.jpg" in status.value
+
+
+def test_quantization_explorer_redraws_with_its_controls():
+    import torch
+
+    from labkit.widgets import quantization_explorer, quantization_figure
+
+    generator = torch.Generator().manual_seed(0)
+    weights = {"wide": torch.randn(8, 1, 3, 3, generator=generator) * torch.logspace(-3, 0, 8).view(8, 1, 1, 1)}
+    per_tensor = quantization_figure(weights["wide"], "wide", bits=8, per_channel=False)
+    per_channel = quantization_figure(weights["wide"], "wide", bits=8, per_channel=True)
+    sqnr = [float(f.axes[2].get_title().split("SQNR ")[1].split(" dB")[0]) for f in (per_tensor, per_channel)]
+    assert sqnr[1] > sqnr[0] + 6  # per channel wins on channels of very different ranges
+    box = quantization_explorer(weights)
+    (layer, bits, symmetric, per_channel_box), picture = box.children[0].children, box.children[1]
+    before = picture.value
+    assert before[:8] == b"\x89PNG\r\n\x1a\n"
+    bits.value = 4
+    assert picture.value != before
