@@ -130,3 +130,24 @@ def test_keep_float_checker_rejects_bad_answers():
         checks.check_keep_float(["stem", "no.such.layer"])
     with pytest.raises(ExerciseCheckError, match="Keep 'blocks.1.expand' in float too"):
         checks.check_keep_float(["blocks.1.depthwise"])  # its padding would read int8: XNNPACK refuses
+
+
+class _WhereHead(torch.nn.Module):
+    def forward(self, x):
+        return torch.where(x.mean() > 0, x * 2, -x).flatten(1)
+
+
+class _WrongBranchHead(torch.nn.Module):
+    def forward(self, x):
+        return (x * 2).flatten(1)
+
+
+def test_exportable_checker():
+    assert checks.check_exportable(None).passed is None
+    assert checks.check_exportable(_WhereHead()).passed is True
+    with pytest.raises(ExerciseCheckError, match="torch.export failed"):
+        checks.check_exportable(checks.GatedHead())
+    with pytest.raises(ExerciseCheckError, match="negative mean"):
+        checks.check_exportable(_WrongBranchHead())
+    with pytest.raises(ExerciseCheckError, match="nn.Module"):
+        checks.check_exportable(lambda x: x)
