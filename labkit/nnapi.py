@@ -206,23 +206,48 @@ _REFERENCE_OPS = {
     "RELU6": lambda op, v: v[op.inputs[0]].clamp(0.0, 6.0),
     "ADD": lambda op, v: _FUSED[_scalar(v, op.inputs[2])](v[op.inputs[0]] + v[op.inputs[1]]),
     "MEAN": _mean,
+    "QUANTIZE": lambda op, v: v[op.inputs[0]],  # real values; the output operand's grid does the rounding
+    "DEQUANTIZE": lambda op, v: v[op.inputs[0]],
     "FULLY_CONNECTED": lambda op, v: _FUSED[_scalar(v, op.inputs[3])](
         v[op.inputs[0]] @ v[op.inputs[1]].T + v[op.inputs[2]]),
 }
 
 
-def run_reference(model: NnapiModel, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Execute a decoded **float32** model on the host, operation by operation, in NNAPI's own layouts.
+_QUANT8 = "TENSOR_QUANT8_ASYMM"
 
-    It reads the weights, padding, strides, fused activations and layout flags from the serialized
-    model, so comparing its output with the PyTorch model checks the *conversion*. It is a check,
-    not NNAPI: no driver, no accelerator, float32 only, and only the operations listed in
-    ``REFERENCE_OPERATIONS``.
+
+def _real(operand: Operand) -> torch.Tensor:
+    """A constant operand's real value: uint8 → (q − zero_point)·scale, scaled int32 (a bias) → q·scale."""
+    value = torch.from_numpy(np.array(operand.value))
+    if operand.type == _QUANT8:
+        return (value.to(torch.float32) - operand.zero_point) * operand.scale
+    if operand.type == "TENSOR_INT32" and operand.scale > 0:
+        return value.to(torch.float32) * operand.scale
+    return value
+
+
+def _snap(value: torch.Tensor, operand: Operand) -> torch.Tensor:
+    """Round a real value to the grid of a uint8 operand (what storing it as uint8 does)."""
+    if operand.type != _QUANT8:
+        return value
+    q = torch.clamp(torch.round(value / operand.scale) + operand.zero_point, 0, 255)
+    return (q - operand.zero_point) * operand.scale
+
+
+def run_reference(model: NnapiModel, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Execute a decoded model on the host, operation by operation, in NNAPI's own layouts.
+
+    It reads the weights, padding, strides, fused activations, layout flags and quantization
+    parameters from the serialized model, so comparing its output with the PyTorch model checks
+    the *conversion*. Quantized (uint8) tensors are simulated: every value is kept as a real number
+    and rounded to its operand's grid (scale, zero point) when an operation writes it; NNAPI drivers
+    use integer arithmetic and may differ by a rounding step. It is a check, not NNAPI: no driver,
+    no accelerator, and only the operations listed in ``REFERENCE_OPERATIONS``.
     """
     values: dict[int, torch.Tensor] = {}
     for operand in model.operands:
         if operand.value is not None:
-            values[operand.index] = torch.from_numpy(np.array(operand.value))
+            values[operand.index] = _real(operand)
         elif operand.source.startswith("weights["):
             raise ValueError(f"operand {operand.index} needs {operand.source}: pass the used_weights list to decode()")
     if len(inputs) != len(model.inputs):
@@ -231,16 +256,17 @@ def run_reference(model: NnapiModel, inputs: Sequence[torch.Tensor]) -> list[tor
         expected = model.operands[index].shape
         if tuple(tensor.shape) != expected:
             raise ValueError(f"input operand {index} has shape {expected} (NNAPI layout), got {tuple(tensor.shape)}")
-        values[index] = tensor.float()
+        values[index] = _snap(tensor.float(), model.operands[index])
     for op in model.operations:
-        if model.operands[op.outputs[0]].type != "TENSOR_FLOAT32":
-            raise NotImplementedError(f"operation {op.index} ({op.type}) produces {model.operands[op.outputs[0]].type}: "
-                                      f"the reference executor runs float32 models only")
+        output = model.operands[op.outputs[0]]
+        if output.type not in ("TENSOR_FLOAT32", _QUANT8):
+            raise NotImplementedError(f"operation {op.index} ({op.type}) produces {output.type}: the reference "
+                                      f"executor simulates float32 and uint8 tensors only")
         run = _REFERENCE_OPS.get(op.type)
         if run is None:
             raise NotImplementedError(f"operation {op.index} is {op.type}; the reference executor implements "
                                       f"{sorted(_REFERENCE_OPS)}")
-        values[op.outputs[0]] = run(op, values)
+        values[op.outputs[0]] = _snap(run(op, values), output)
     return [values[index] for index in model.outputs]
 
 

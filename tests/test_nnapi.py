@@ -121,7 +121,10 @@ def test_decode_a_qnnpack_quantized_model_shows_nnapi_quantization():
             converted = tq.convert(prepared)
             x = torch.randn(1, 3, 16, 16).contiguous(memory_format=torch.channels_last)
             x.nnapi_nhwc = True  # the converter asks for NHWC inputs on quantized models
-            _, serialized, weights, _, _, _ = process_for_nnapi(torch.jit.trace(converted, x), [x])
+            _, serialized, weights, _, output_formats, _ = process_for_nnapi(torch.jit.trace(converted, x), [x])
+            probe = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(7))
+            with torch.no_grad():
+                expected = converted(probe)
         finally:
             torch.backends.quantized.engine = previous
     model = nnapi.decode(serialized, weights)
@@ -131,3 +134,9 @@ def test_decode_a_qnnpack_quantized_model_shows_nnapi_quantization():
     assert bias.type == "TENSOR_INT32" and bias.zero_point == 0  # NNAPI: int32 bias at input scale × weight scale
     assert bias.scale == pytest.approx(quantized_input.scale * weight.scale, rel=1e-5)
     assert model.operands[model.operations[1].inputs[-2]].value == 1  # ReLU fused into the conv
+
+    # the host reference reproduces PyTorch's int8 conv within one rounding step of the output grid
+    assert output_formats == [1]  # NHWC out
+    (got,) = nnapi.run_reference(model, [probe.permute(0, 2, 3, 1).contiguous()])
+    step = model.operands[model.operations[1].outputs[0]].scale
+    assert float((got - expected.permute(0, 2, 3, 1)).abs().max()) <= 1.01 * step
