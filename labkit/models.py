@@ -164,6 +164,22 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
+def conv_bn_pairs(module: nn.Module) -> list[list[str]]:
+    """``[conv name, BatchNorm name]`` for every Conv2d followed by a BatchNorm2d in the same Sequential.
+
+    The format ``torch.ao.quantization.fuse_modules`` takes; also the pairs a BatchNorm fold applies to.
+    """
+    named = dict(module.named_modules())
+    pairs = []
+    for name, layer in named.items():
+        if isinstance(layer, nn.Conv2d) and "." in name:
+            parent, index = name.rsplit(".", 1)
+            follower = f"{parent}.{int(index) + 1}" if index.isdigit() else None
+            if follower and isinstance(named.get(follower), nn.BatchNorm2d):
+                pairs.append([name, follower])
+    return pairs
+
+
 def load_model(name: str, pretrained: bool = True) -> LoadedModel:
     """Build a registry model in eval mode.
 

@@ -116,3 +116,11 @@ def test_efficientnet_lite0_lowers_to_xnnpack_and_matches_eager(lite0, tmp_path)
         expected = lite0.module(x)
     assert float((runner(x) - expected).abs().max()) < 1e-3
     assert int(runner(x).argmax()) == int(expected.argmax())
+
+
+def test_conv_bn_pairs(tiny, lite0):
+    from labkit.models import conv_bn_pairs
+
+    assert conv_bn_pairs(tiny.module) == [["features.0", "features.1"], ["features.3", "features.4"]]
+    pairs = conv_bn_pairs(lite0.module)
+    assert len(pairs) == 49 and ["stem.1", "stem.2"] in pairs and ["blocks.0.project.0", "blocks.0.project.1"] in pairs
