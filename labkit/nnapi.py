@@ -199,6 +199,32 @@ def _mean(op: Operation, values: dict[int, torch.Tensor]) -> torch.Tensor:
     return values[op.inputs[0]].mean(dim=axes, keepdim=bool(_scalar(values, op.inputs[2])))
 
 
+def _strided_slice(op: Operation, values: dict[int, torch.Tensor]) -> torch.Tensor:
+    x = values[op.inputs[0]]
+    begins, ends, strides = (values[i].flatten().tolist() for i in op.inputs[1:4])
+    begin_mask, end_mask, shrink_mask = (_scalar(values, i) for i in op.inputs[4:7])
+    if shrink_mask:
+        raise NotImplementedError(f"operation {op.index} (STRIDED_SLICE) uses a shrink-axis mask; the reference "
+                                  f"executor does not")
+    index = tuple(slice(None if begin_mask >> d & 1 else int(begins[d]), None if end_mask >> d & 1 else int(ends[d]),
+                        int(strides[d])) for d in range(x.dim()))
+    return x[index]
+
+
+def _average_pool(op: Operation, values: dict[int, torch.Tensor]) -> torch.Tensor:
+    if len(op.inputs) != 11:
+        raise NotImplementedError(f"operation {op.index} (AVERAGE_POOL_2D) uses implicit padding; the reference "
+                                  f"executor reads the explicit-padding form the PyTorch converter writes")
+    x = values[op.inputs[0]]
+    left, right, top, bottom, stride_w, stride_h, width, height, fuse = (_scalar(values, i) for i in op.inputs[1:10])
+    if left or right or top or bottom:
+        raise NotImplementedError(f"operation {op.index} (AVERAGE_POOL_2D) pads; the reference executor does not")
+    nchw = bool(values[op.inputs[10]].item())
+    image = x if nchw else x.permute(0, 3, 1, 2)
+    out = _FUSED[fuse](torch.nn.functional.avg_pool2d(image, (height, width), (stride_h, stride_w)))
+    return out if nchw else out.permute(0, 2, 3, 1)
+
+
 _REFERENCE_OPS = {
     "CONV_2D": lambda op, v: _conv(op, v, depthwise=False),
     "DEPTHWISE_CONV_2D": lambda op, v: _conv(op, v, depthwise=True),
@@ -206,6 +232,9 @@ _REFERENCE_OPS = {
     "RELU6": lambda op, v: v[op.inputs[0]].clamp(0.0, 6.0),
     "ADD": lambda op, v: _FUSED[_scalar(v, op.inputs[2])](v[op.inputs[0]] + v[op.inputs[1]]),
     "MEAN": _mean,
+    "STRIDED_SLICE": _strided_slice,
+    "AVERAGE_POOL_2D": _average_pool,
+    "RESHAPE": lambda op, v: v[op.inputs[0]].reshape([int(d) for d in v[op.inputs[1]].flatten().tolist()]),
     "QUANTIZE": lambda op, v: v[op.inputs[0]],  # real values; the output operand's grid does the rounding
     "DEQUANTIZE": lambda op, v: v[op.inputs[0]],
     "FULLY_CONNECTED": lambda op, v: _FUSED[_scalar(v, op.inputs[3])](
@@ -241,7 +270,9 @@ def run_reference(model: NnapiModel, inputs: Sequence[torch.Tensor]) -> list[tor
     parameters from the serialized model, so comparing its output with the PyTorch model checks
     the *conversion*. Quantized (uint8) tensors are simulated: every value is kept as a real number
     and rounded to its operand's grid (scale, zero point) when an operation writes it; NNAPI drivers
-    use integer arithmetic and may differ by a rounding step. It is a check, not NNAPI: no driver,
+    use integer arithmetic and may differ by a rounding step. Each result's shape is checked against
+    the shape the model declares for that operand (``ValueError`` names the first that disagrees),
+    which catches converter bugs a driver would trip over. It is a check, not NNAPI: no driver,
     no accelerator, and only the operations listed in ``REFERENCE_OPERATIONS``.
     """
     values: dict[int, torch.Tensor] = {}
@@ -266,7 +297,13 @@ def run_reference(model: NnapiModel, inputs: Sequence[torch.Tensor]) -> list[tor
         if run is None:
             raise NotImplementedError(f"operation {op.index} is {op.type}; the reference executor implements "
                                       f"{sorted(_REFERENCE_OPS)}")
-        values[op.outputs[0]] = _snap(run(op, values), output)
+        result = run(op, values)
+        declared = output.shape
+        if len(declared) != result.dim() or any(d not in (0, r) for d, r in zip(declared, result.shape)):
+            raise ValueError(f"operation {op.index} ({op.type}) computes shape {tuple(result.shape)} but the serialized "
+                             f"model declares operand {output.index} as {declared}: the conversion is inconsistent "
+                             f"(a real NNAPI driver would reject or mis-run this model)")
+        values[op.outputs[0]] = _snap(result, output)
     return [values[index] for index in model.outputs]
 
 

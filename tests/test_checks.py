@@ -151,3 +151,17 @@ def test_exportable_checker():
         checks.check_exportable(_WrongBranchHead())
     with pytest.raises(ExerciseCheckError, match="nn.Module"):
         checks.check_exportable(lambda x: x)
+
+
+def test_nnapi_shapes_checker():
+    right = {"input": (1, 40, 30, 3), "conv_weight": (16, 5, 3, 3), "depthwise_weight": (1, 3, 3, 16),
+             "conv_output": (1, 20, 15, 16)}
+    assert checks.check_nnapi_shapes(None).passed is None
+    assert checks.check_nnapi_shapes(right).passed is True
+    nchw_thinking = {**right, "input": (1, 3, 40, 30), "conv_output": (1, 16, 20, 15)}
+    with pytest.raises(ExerciseCheckError, match=r"input, conv_output not right.*NHWC"):
+        checks.check_nnapi_shapes(nchw_thinking)
+    with pytest.raises(ExerciseCheckError, match="OHWI"):
+        checks.check_nnapi_shapes({**right, "conv_weight": (16, 3, 5, 3)})  # PyTorch's OIHW
+    with pytest.raises(ExerciseCheckError, match="exactly the keys"):
+        checks.check_nnapi_shapes({"input": (1, 40, 30, 3)})

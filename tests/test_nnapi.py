@@ -140,3 +140,52 @@ def test_decode_a_qnnpack_quantized_model_shows_nnapi_quantization():
     (got,) = nnapi.run_reference(model, [probe.permute(0, 2, 3, 1).contiguous()])
     step = model.operands[model.operations[1].outputs[0]].scale
     assert float((got - expected.permute(0, 2, 3, 1)).abs().max()) <= 1.01 * step
+
+
+class _SliceNet(torch.nn.Module):
+    """A stride-1 conv subsampled by slicing, average-pooled and flattened: STRIDED_SLICE, AVERAGE_POOL_2D, RESHAPE."""
+
+    def __init__(self, start: int):
+        super().__init__()
+        torch.manual_seed(0)
+        self.start = start
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=2)
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        y = self.conv(x)[:, :, self.start::2, self.start::2]
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+
+def _decoded_slice_net(start: int, channels_last: bool = False):
+    from torch.backends._nnapi.prepare import process_for_nnapi
+
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    example = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    if channels_last:
+        example.nnapi_nhwc = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, serialized, weights, _, _, _ = process_for_nnapi(torch.jit.trace(_SliceNet(start).eval(), example), [example])
+    return nnapi.decode(serialized, weights), x
+
+
+def test_reference_executor_runs_slices_pooling_and_reshape():
+    model, x = _decoded_slice_net(start=2)  # 10 rows from index 2 in steps of 2: 4 rows, as the converter says
+    assert [op.type for op in model.operations] == ["CONV_2D", "STRIDED_SLICE", "STRIDED_SLICE", "AVERAGE_POOL_2D",
+                                                    "RESHAPE", "FULLY_CONNECTED"]
+    (got,) = nnapi.run_reference(model, [x])
+    with torch.no_grad():
+        expected = _SliceNet(2).eval()(x)
+    assert float((got - expected).abs().max()) < 1e-5
+
+
+def test_reference_executor_catches_the_converters_slice_bugs():
+    # torch 2.14.1's converter sizes a slice as (stop - start) // step: 10 rows from index 1 → it declares 4, there are 5
+    model, x = _decoded_slice_net(start=1)
+    with pytest.raises(ValueError, match=r"STRIDED_SLICE\) computes shape \(1, 4, 5, 10\).*declares.*\(1, 4, 4, 10\)"):
+        nnapi.run_reference(model, [x])
+    # on NHWC tensors it writes begin/end/stride vectors in NCHW order, so the wrong axis is sliced
+    model, x = _decoded_slice_net(start=2, channels_last=True)
+    with pytest.raises(ValueError, match="STRIDED_SLICE"):
+        nnapi.run_reference(model, [x.permute(0, 2, 3, 1).contiguous()])

@@ -73,3 +73,22 @@ def test_baseline_runs_with_other_parameters(tmp_path):
     executed = nbformat.read(out, as_version=4)
     text = json.dumps([c.get("outputs", []) for c in executed.cells])
     assert "UNTRAINED" in text, "an untrained model must be labelled loudly"
+
+
+def test_nnapi_lab_runs_with_another_model(tmp_path):
+    """Lab 04 with torchvision's MobileNetV2 (untrained offline): no TF-SAME padding, so no slice surgery."""
+    results = tmp_path / "results"
+    env = {**os.environ, "LABKIT_RESULTS_DIR": str(results), "LABKIT_BUILD_DIR": str(tmp_path / "build")}
+    out = tmp_path / "04_out.ipynb"
+    command = [sys.executable, "-m", "papermill", "--cwd", str(ROOT / "notebooks"), "-k", "python3",
+               str(ROOT / "notebooks" / "04_nnapi.ipynb"), str(out), "-p", "SMOKE", "True",
+               "-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False", "-p", "PHOTOS", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = ResultsStore(results).latest_run("04_nnapi").set_index("variant")
+    assert set(rows["model"]) == {"mobilenet_v2"} and not rows["trained"].any()
+    as_trained = rows.loc["mobilenet_v2 as trained"]
+    assert not as_trained["converts"] and "hardtanh_" in as_trained["error"]  # in-place ReLU6
+    fixed = rows.loc["mobilenet_v2, surgery 2 (slice from 2)"]
+    assert fixed["converts"] and fixed["top1_agreement"] == 1.0 and fixed["max_abs_diff"] < 1e-3
+    assert "UNTRAINED" in json.dumps([c.get("outputs", []) for c in nbformat.read(out, as_version=4).cells])
