@@ -22,12 +22,13 @@ DEPS_STAMP := $(VENV)/.deps-$(REQ_HASH)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 TEST_ENV := LABKIT_SMOKE=1 LABKIT_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: help lab test run install kernel doctor clean clean-venv
+.PHONY: help lab test run sweep install kernel doctor clean clean-venv
 
 help:
 	@echo "make lab    - install (first time ~3 min, ~6.5 GB) and open JupyterLab on notebooks/"
 	@echo "make test   - install if needed, then unit tests + every notebook (smoke) + papermill runs"
-	@echo "make run    - execute every notebook in full mode into build/notebooks/ (+ HTML)"
+	@echo "make run    - run every lab once in full mode (SMOKE=1: smoke, ONLY=\"00 04\": some) → results/kit/report.html"
+	@echo "make sweep GRID=sweeps/<grid>.yaml - run a lab over a parameter grid → results/<name>/report.html"
 	@echo "make doctor - check the environment and print fixes"
 	@echo "variables: VENV=$(VENV) PYTHON=$(PYTHON) OFFLINE=$(OFFLINE)"
 
@@ -61,13 +62,12 @@ test: kernel
 	$(TEST_ENV) $(VPY) -m pytest
 
 run: kernel
-	@mkdir -p build/notebooks
-	@for nb in $(NOTEBOOKS); do \
-	  out=build/notebooks/$$(basename $$nb); echo "== $$nb -> $$out"; \
-	  $(VENV)/bin/papermill --cwd notebooks -k $(KERNEL) --execution-timeout 1800 $$nb $$out || exit 1; \
-	  $(VENV)/bin/jupyter nbconvert --to html --log-level WARN $$out || exit 1; \
-	done
-	@echo "executed notebooks and HTML in build/notebooks/"
+	$(VENV)/bin/labkit run-labs --kernel $(KERNEL) $(if $(SMOKE),--smoke,) $(if $(ONLY),--only $(ONLY),)
+
+# make sweep GRID=sweeps/07_threads_precision.yaml — one run per combination, resumable, with a report
+sweep: kernel
+	@test -n "$(GRID)" || { echo "usage: make sweep GRID=sweeps/<grid>.yaml"; exit 2; }
+	$(VENV)/bin/labkit sweep --kernel $(KERNEL) --grid $(GRID)
 
 clean:
 	rm -rf build results

@@ -13,7 +13,6 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.utils import benchmark
 from torch.utils.flop_counter import FlopCounterMode
 
 from labkit.errors import LabkitError
@@ -44,22 +43,27 @@ class Latency:
 
 def measure_latency(fn: Callable[[torch.Tensor], object], x: torch.Tensor, threads: int | None = None,
                     min_run_time: float = 1.0, warmup: int = 3, min_runs: int = 10, label: str = "") -> Latency:
-    """Per-call latency of ``fn(x)``: ``warmup`` untimed calls, then single-call measurements with
-    ``torch.utils.benchmark.Timer.timeit(1)`` until ``min_run_time`` seconds and ``min_runs`` calls.
+    """Per-call latency of ``fn(x)``: ``warmup`` untimed calls, then single calls, each timed with
+    ``time.perf_counter``, until ``min_run_time`` seconds and ``min_runs`` calls.
 
-    Single calls (not blocks, as ``blocked_autorange`` would time) give a real p90 for anything
-    slower than ~50 µs. ``threads`` sets torch's intra-op threads during the measurement; runners
-    for other runtimes apply their own thread setting.
+    Single calls (not blocks, as ``Timer.blocked_autorange`` would time) give a real p90 for anything
+    slower than ~50 µs. ``threads`` sets torch's intra-op threads during the measurement with
+    ``torch.utils.benchmark``'s own context manager; runners for other runtimes apply their own
+    thread setting. (``Timer.timeit(1)`` is not used: it runs two untimed calls before every timed
+    one, tripling the wall time of a measurement.)
     """
+    from torch.utils.benchmark.utils.common import set_torch_threads  # the context manager Timer uses
+
     threads = threads or torch.get_num_threads()
     name = label or getattr(fn, "name", "model")
-    timer = benchmark.Timer(stmt="fn(x)", globals={"fn": fn, "x": x}, num_threads=threads, label=name)
-    with torch.no_grad():
+    times: list[float] = []
+    with set_torch_threads(threads), torch.no_grad():
         for _ in range(warmup):
             fn(x)
-        times: list[float] = []
         while sum(times) < min_run_time or len(times) < min_runs:
-            times.append(timer.timeit(1).times[0])
+            started = time.perf_counter()
+            fn(x)
+            times.append(time.perf_counter() - started)
     ms = np.asarray(times) * 1e3
     return Latency(
         label=name, threads=threads, warmup=warmup, runs=len(ms), number_per_run=1,

@@ -1,4 +1,4 @@
-"""The ``labkit`` command: ``doctor``, ``env``, ``results``, ``classify``."""
+"""The ``labkit`` command: ``doctor``, ``env``, ``results``, ``classify``, ``sweep``, ``report``, ``run-labs``."""
 
 from __future__ import annotations
 
@@ -53,6 +53,49 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from labkit.sweep import load_grid, run_sweep, write_report
+
+    spec = load_grid(args.grid, notebook=args.notebook)
+    if args.name:
+        spec = type(spec)(args.name, spec.notebook, spec.fixed, spec.grid)
+    out = args.out or None
+    outcomes = run_sweep(spec, out, jobs=args.jobs, kernel=args.kernel, retry_failed=not args.skip_failed)
+    for outcome in outcomes:
+        line = f"{outcome.status:>11}  {outcome.combination}"
+        if outcome.status == "ok":
+            line += f"  ({outcome.seconds:.0f} s)"
+        elif outcome.error:
+            line += "  " + outcome.error.splitlines()[-1][:150]
+        print(line)
+    from labkit.paths import results_dir
+
+    report = write_report(out or results_dir() / spec.name, title=f"sweep {spec.name}: {spec.notebook.name}")
+    failed = sum(o.status == "failed" for o in outcomes)
+    ran = sum(o.status in ("ok", "failed") for o in outcomes)
+    print(f"{len(outcomes)} combination(s): {ran} run now, {failed} failed; report: {report}")
+    return 1 if failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from labkit.sweep import write_report
+
+    print(write_report(args.folder))
+    return 0
+
+
+def _run_labs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from labkit.sweep import collect, run_labs
+
+    report = run_labs(Path(args.notebooks), args.out, smoke=args.smoke, only=args.only, kernel=args.kernel)
+    status, _ = collect(report.parent)
+    print(status[["combination", "status", "seconds"]].to_string(index=False))
+    print(f"report: {report}")
+    return 0 if (status["status"] == "ok").all() else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="labkit", description="Edge Lab Kit helper commands")
@@ -69,6 +112,25 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--untrained", action="store_true", help="random weights (for testing only)")
     classify.add_argument("-k", type=int, default=5)
     classify.set_defaults(func=_classify)
+    sweep = commands.add_parser("sweep", help="run a notebook once per grid combination (papermill), then report")
+    sweep.add_argument("notebook", nargs="?", help="the notebook (default: the grid file's `notebook`)")
+    sweep.add_argument("--grid", required=True, help="YAML: name, notebook, parameters (fixed), grid (name: [values])")
+    sweep.add_argument("--name", help="sweep name (default: the grid's name); results go to results/<name>/")
+    sweep.add_argument("--out", help="sweep folder (default: results/<name>/)")
+    sweep.add_argument("--jobs", type=int, default=1, help="parallel runs (only for sweeps that do not time things)")
+    sweep.add_argument("--kernel", default="python3")
+    sweep.add_argument("--skip-failed", action="store_true", help="do not retry combinations that failed before")
+    sweep.set_defaults(func=_sweep)
+    report = commands.add_parser("report", help="(re)build report.html and rows.csv of a sweep folder")
+    report.add_argument("folder")
+    report.set_defaults(func=_report)
+    labs = commands.add_parser("run-labs", help="run every lab once and build the kit-wide report")
+    labs.add_argument("--notebooks", default="notebooks")
+    labs.add_argument("--out", help="default: results/kit/ (results/kit-smoke/ with --smoke)")
+    labs.add_argument("--smoke", action="store_true")
+    labs.add_argument("--only", nargs="*", default=(), help="lab prefixes, e.g. 00 04")
+    labs.add_argument("--kernel", default="python3")
+    labs.set_defaults(func=_run_labs)
     return parser
 
 

@@ -89,3 +89,22 @@ def preprocessing_steps(steps: dict[str, np.ndarray], titles: dict[str, str]) ->
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def latency_distribution(latencies: Sequence, title: str = "Per-call latency") -> Figure:
+    """Histogram of every timed call of each :class:`labkit.bench.Latency`, with its median and p90 marked."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    everything = np.concatenate([np.asarray(lat.times_ms) for lat in latencies])
+    bins = np.geomspace(max(everything.min() * 0.9, 1e-3), everything.max() * 1.1, 60)
+    for lat, colour in zip(latencies, plt.cm.tab10.colors):
+        ax.hist(lat.times_ms, bins=bins, alpha=0.55, color=colour,
+                label=f"{lat.label}, {lat.threads} thr: p50 {lat.p50_ms:.2f}, p90 {lat.p90_ms:.2f} ms ({lat.runs} calls)")
+        ax.axvline(lat.p50_ms, color=colour, linestyle="-")
+        ax.axvline(lat.p90_ms, color=colour, linestyle=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency per call (ms, log scale); solid line p50, dotted p90")
+    ax.set_ylabel("calls")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -11,6 +11,7 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
+from labkit.bench import Latency
 from labkit.data import load_rgb, load_samples
 from labkit.errors import ImageInputError
 from labkit.models import LoadedModel
@@ -140,3 +141,37 @@ def quantization_explorer(tensors: dict[str, torch.Tensor]):
         control.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox([layer, bits, symmetric, per_channel]), picture])
+
+
+def latency_explorer(latencies: dict[tuple[str, str, int], Latency]):
+    """Pick runtime × precision × threads (and optionally a second one to compare); see the call-time distribution.
+
+    ``latencies`` maps ``(runtime, precision, threads)`` to a :class:`labkit.bench.Latency`.
+    """
+    import ipywidgets as widgets
+
+    from labkit.plots import latency_distribution
+
+    if not latencies:
+        raise ValueError("no latencies to explore: measure some first")
+    keys = list(latencies)
+    runtime = widgets.Dropdown(options=sorted({k[0] for k in keys}), description="runtime")
+    precision = widgets.Dropdown(options=sorted({k[1] for k in keys}), description="precision")
+    threads = widgets.Dropdown(options=sorted({k[2] for k in keys}), description="threads")
+    compare = widgets.Dropdown(options=["(none)"] + [" · ".join(map(str, k)) for k in keys], description="compare with")
+    picture = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+    note = widgets.HTML()
+
+    def redraw(_change: object = None) -> None:
+        chosen = (runtime.value, precision.value, threads.value)
+        shown = [latencies[chosen]] if chosen in latencies else []
+        note.value = "" if shown else f"<i>{' · '.join(map(str, chosen))} was not measured in this run</i>"
+        if compare.value != "(none)":
+            shown.append(latencies[keys[[" · ".join(map(str, k)) for k in keys].index(compare.value)]])
+        if shown:
+            picture.value = figure_png(latency_distribution(shown))
+
+    for control in (runtime, precision, threads, compare):
+        control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([runtime, precision, threads]), compare, note, picture])

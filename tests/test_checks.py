@@ -165,3 +165,18 @@ def test_nnapi_shapes_checker():
         checks.check_nnapi_shapes({**right, "conv_weight": (16, 3, 5, 3)})  # PyTorch's OIHW
     with pytest.raises(ExerciseCheckError, match="exactly the keys"):
         checks.check_nnapi_shapes({"input": (1, 40, 30, 3)})
+
+
+def test_peak_and_pareto_checkers():
+    assert checks.check_peak_gflops(None).passed is None
+    assert checks.check_peak_gflops(768.0).passed is True
+    for wrong, hint in [(384, "two operations"), (1536, "8 fp32 lanes"), (96, "one core"), (500, "multiply cores")]:
+        with pytest.raises(ExerciseCheckError, match=hint):
+            checks.check_peak_gflops(wrong)
+    assert checks.check_pareto(["int4 weights", "XNNPACK int8", "ORT int8"]).passed is True
+    with pytest.raises(ExerciseCheckError, match=r"\['XNNPACK fp32'\] is beaten"):
+        checks.check_pareto(["int4 weights", "XNNPACK int8", "ORT int8", "XNNPACK fp32"])
+    with pytest.raises(ExerciseCheckError, match="1 variant"):
+        checks.check_pareto(["XNNPACK int8", "ORT int8"])
+    with pytest.raises(ExerciseCheckError, match="variant names"):
+        checks.check_pareto("ORT int8")

@@ -49,3 +49,27 @@ def test_quantization_explorer_redraws_with_its_controls():
     assert before[:8] == b"\x89PNG\r\n\x1a\n"
     bits.value = 4
     assert picture.value != before
+
+
+def test_latency_explorer_and_distribution():
+    from labkit.bench import Latency
+    from labkit.widgets import latency_explorer
+
+    def latency(label, threads, base):
+        times = tuple(base * (1 + 0.1 * np.sin(np.arange(30))))
+        return Latency(label, threads, 3, 30, 1, float(np.median(times)), float(np.percentile(times, 90)),
+                       float(np.mean(times)), min(times), 0.1, times)
+
+    measured = {("xnnpack", "fp32", 1): latency("xnnpack fp32", 1, 9.0), ("xnnpack", "int8", 2): latency("int8", 2, 3.0)}
+    figure = plots.latency_distribution(list(measured.values()))
+    legend = " ".join(t.get_text() for t in figure.axes[0].get_legend().get_texts())
+    assert f"xnnpack fp32, 1 thr: p50 {measured[('xnnpack', 'fp32', 1)].p50_ms:.2f}" in legend and "(30 calls)" in legend
+    box = latency_explorer(measured)
+    (runtime, precision, threads), compare, note, picture = box.children[0].children, *box.children[1:]
+    assert picture.value[:8] == b"\x89PNG\r\n\x1a\n"
+    precision.value, threads.value = "fp32", 2
+    assert "was not measured" in note.value
+    threads.value = 1
+    before = picture.value
+    compare.value = "xnnpack · int8 · 2"
+    assert note.value == "" and picture.value != before
