@@ -92,3 +92,21 @@ def test_nnapi_lab_runs_with_another_model(tmp_path):
     fixed = rows.loc["mobilenet_v2, surgery 2 (slice from 2)"]
     assert fixed["converts"] and fixed["top1_agreement"] == 1.0 and fixed["max_abs_diff"] < 1e-3
     assert "UNTRAINED" in json.dumps([c.get("outputs", []) for c in nbformat.read(out, as_version=4).cells])
+
+
+def test_benchmarking_lab_runs_a_subset_of_its_matrix(tmp_path):
+    """Lab 07 as one sweep combination would run it: a tiny untrained model, one thread, two runtimes, int8 only."""
+    results = tmp_path / "results"
+    env = {**os.environ, "LABKIT_RESULTS_DIR": str(results), "LABKIT_BUILD_DIR": str(tmp_path / "build")}
+    out = tmp_path / "07_out.ipynb"
+    command = [sys.executable, "-m", "papermill", "--cwd", str(ROOT / "notebooks"), "-k", "python3",
+               str(ROOT / "notebooks" / "07_benchmarking.ipynb"), str(out), "-p", "SMOKE", "True",
+               "-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-y", "THREADS: [1]",
+               "-y", "RUNTIMES: [executorch-xnnpack, onnxruntime]", "-y", "PRECISIONS: [int8]"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = ResultsStore(results).latest_run("07_benchmarking")
+    assert sorted(rows["runtime"]) == ["executorch-xnnpack", "onnxruntime"] and set(rows["precision"]) == {"int8"}
+    assert set(rows["threads"]) == {1} and set(rows["model"]) == {"tiny_cnn"} and not rows["trained"].any()
+    assert (rows["p50_ms"] > 0).all() and (rows["size_mb"] > 0).all() and rows["top1_agreement"].between(0, 1).all()
+    assert "UNTRAINED" in json.dumps([c.get("outputs", []) for c in nbformat.read(out, as_version=4).cells])
