@@ -88,8 +88,11 @@ def load_grid(path: str | Path, notebook: str | Path | None = None) -> SweepSpec
 
 def combination_id(params: Mapping[str, object], varying: Sequence[str]) -> str:
     """A readable, stable folder name: the varying parameters, plus a short hash of all parameters."""
-    readable = "_".join(f"{k}-{params[k]}" for k in varying) or "default"
-    readable = re.sub(r"[^A-Za-z0-9_.=-]+", "-", readable)[:80]
+    def shown(value: object) -> str:
+        return "+".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+    readable = "_".join(f"{k}-{shown(params[k])}" for k in varying) or "default"
+    readable = re.sub(r"[^A-Za-z0-9_.=+-]+", "-", readable)[:80]
     digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return f"{readable}_{digest}"
 

@@ -180,3 +180,18 @@ def test_peak_and_pareto_checkers():
         checks.check_pareto(["XNNPACK int8", "ORT int8"])
     with pytest.raises(ExerciseCheckError, match="variant names"):
         checks.check_pareto("ORT int8")
+
+
+def test_fine_tuning_checkers():
+    assert checks.check_unfreeze(None).passed is None
+    assert checks.check_unfreeze(["blocks.15", "head", "classifier"]).passed is True
+    for wrong, hint in [(["head", "classifier"], "unfreeze more"), (["blocks.14", "blocks.15", "head", "classifier"], "over"),
+                        (["blocks.15", "head"], "ends with 'classifier'"), ("head", "unit names")]:
+        with pytest.raises(ExerciseCheckError, match=hint):
+            checks.check_unfreeze(wrong)
+    assert checks.check_sgd_step(None).passed is None
+    assert checks.check_sgd_step(lambda p, g, lr: p - lr * g).passed is True
+    with pytest.raises(ExerciseCheckError, match="against"):
+        checks.check_sgd_step(lambda p, g, lr: p + lr * g)
+    with pytest.raises(ExerciseCheckError, match="lr × gradient"):
+        checks.check_sgd_step(lambda p, g, lr: p - 2 * lr * g)

@@ -46,6 +46,7 @@ def test_combination_ids_are_readable_stable_and_distinct():
     assert a.startswith("THREADS-1_") and a == combination_id({"SMOKE": True, "THREADS": 1}, ["THREADS"])
     assert a != combination_id({"THREADS": 1, "SMOKE": False}, ["THREADS"])  # fixed parameters count too
     assert combination_id({}, []).startswith("default_")
+    assert combination_id({"RUNTIMES": ["eager", "onnxruntime"]}, ["RUNTIMES"]).startswith("RUNTIMES-eager+onnxruntime_")
 
 
 def test_sweep_records_failures_resumes_and_reports(tmp_path, probe_notebook):

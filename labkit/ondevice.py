@@ -1,0 +1,88 @@
+"""Training inside the ExecuTorch runtime (the program an app would run on the phone), for lab 06.
+
+The lab shows the calls; this module keeps the two quirks of executorch 1.5.1's experimental
+training API in one place: parameters exist only after the first ``forward_backward``, and the
+optimizer must be created from those parameter tensors.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from labkit.errors import LabkitError
+
+
+class WithLoss(nn.Module):
+    """``module`` followed by a loss: ``forward(x, target)`` returns ``(loss, logits)``, what a training program exports.
+
+    The logits are detached: the joint graph may only differentiate the scalar loss.
+    """
+
+    def __init__(self, module: nn.Module, loss: nn.Module | None = None):
+        super().__init__()
+        self.module = module
+        self.loss = loss or nn.CrossEntropyLoss()
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.module(x)
+        return self.loss(logits, target), logits.detach()
+
+
+def training_program(module_with_loss: nn.Module, example_inputs: Sequence[torch.Tensor]) -> bytes:
+    """``torch.export`` → ``_export_forward_backward`` (the joint forward + backward graph) → ``.pte`` bytes.
+
+    The first output of ``module_with_loss`` must be the scalar loss.
+    """
+    from executorch.exir import to_edge
+    from torch.export.experimental import _export_forward_backward
+
+    exported = torch.export.export(module_with_loss, tuple(example_inputs), strict=False)
+    joint = _export_forward_backward(exported)
+    return to_edge(joint).to_executorch().buffer
+
+
+class ExecuTorchTrainer:
+    """SGD steps of a training ``.pte`` in the ExecuTorch runtime.
+
+    ``step(x, target)`` runs forward + backward in the runtime and applies ExecuTorch's own SGD; it
+    returns the loss of the batch (computed *before* the update, as in eager training).
+    """
+
+    def __init__(self, program: bytes, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        from executorch.extension.training import _load_for_executorch_for_training_from_buffer
+
+        if lr <= 0:
+            raise ValueError(f"the learning rate must be positive, got {lr}")
+        self.program = program  # the runtime reads the buffer in place: it must outlive the module
+        try:
+            self.module = _load_for_executorch_for_training_from_buffer(program)
+        except RuntimeError as exc:
+            raise LabkitError(f"ExecuTorch could not load the training program ({exc}); re-create it with "
+                              f"labkit.ondevice.training_program") from exc
+        self.hyper = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+        self.optimizer = None
+        self.steps = 0
+
+    def step(self, x: torch.Tensor, target: torch.Tensor) -> float:
+        """One forward + backward + SGD update; the batch's loss."""
+        from executorch.extension.training import get_sgd_optimizer
+
+        try:
+            outputs = self.module.forward_backward("forward", (x.contiguous(), target.contiguous()))
+        except RuntimeError as exc:
+            raise LabkitError(f"the training program rejected inputs shaped {tuple(x.shape)} / {tuple(target.shape)} "
+                              f"({exc}): it was exported for one fixed batch shape — use exactly that") from exc
+        if self.optimizer is None:  # executorch 1.5.1: parameters appear after the first forward_backward
+            self.optimizer = get_sgd_optimizer(self.module.named_parameters(), **self.hyper)
+        self.optimizer.step(self.module.named_gradients())
+        self.steps += 1
+        return float(outputs[0])
+
+    def parameters(self) -> dict[str, torch.Tensor]:
+        """The runtime's current parameters by name (copies). Only after the first :meth:`step`."""
+        if self.steps == 0:
+            raise LabkitError("no parameters yet: ExecuTorch exposes them after the first step")
+        return {name: value.detach().clone() for name, value in self.module.named_parameters().items()}
