@@ -31,17 +31,23 @@ class WithLoss(nn.Module):
         return self.loss(logits, target), logits.detach()
 
 
-def training_program(module_with_loss: nn.Module, example_inputs: Sequence[torch.Tensor]) -> bytes:
-    """``torch.export`` → ``_export_forward_backward`` (the joint forward + backward graph) → ``.pte`` bytes.
+def training_program_manager(module_with_loss: nn.Module, example_inputs: Sequence[torch.Tensor]):
+    """``torch.export`` → ``_export_forward_backward`` (the joint forward + backward graph) → ``to_executorch()``.
 
-    The first output of ``module_with_loss`` must be the scalar loss.
+    The first output of ``module_with_loss`` must be the scalar loss. Returns the program manager
+    (``.buffer`` is the ``.pte``; :func:`labkit.pte.memory_plan` reads its planned memory).
     """
     from executorch.exir import to_edge
     from torch.export.experimental import _export_forward_backward
 
     exported = torch.export.export(module_with_loss, tuple(example_inputs), strict=False)
     joint = _export_forward_backward(exported)
-    return to_edge(joint).to_executorch().buffer
+    return to_edge(joint).to_executorch()
+
+
+def training_program(module_with_loss: nn.Module, example_inputs: Sequence[torch.Tensor]) -> bytes:
+    """The ``.pte`` bytes of :func:`training_program_manager`."""
+    return training_program_manager(module_with_loss, example_inputs).buffer
 
 
 class ExecuTorchTrainer:
