@@ -92,10 +92,9 @@ def imagenette(root: str | Path, split: str = "train", size: str = "160px", max_
     except Exception as exc:  # torchvision raises URLError, RuntimeError, ... depending on what failed
         raise DatasetError(f"Imagenette is not available under {root} and could not be downloaded ({exc}); "
                            f"offline, use labkit.datasets.digits()") from exc
-    folder = Path(dataset._image_root) if hasattr(dataset, "_image_root") else Path(root)
-    found = image_folder(folder, max_per_class)
-    names = tuple(dataset.classes[dataset.wnid_to_idx[w]][0] for w in found.class_names) \
-        if hasattr(dataset, "wnid_to_idx") else found.class_names
+    # the extracted wnid/<image> folders (torchvision 0.29 keeps their path in _image_root)
+    found = image_folder(Path(dataset._image_root), max_per_class)
+    names = tuple(dataset.classes[dataset.wnid_to_idx[wnid]][0] for wnid in found.class_names)
     return LabelledImages(found.images, found.labels, names, f"Imagenette {size} {split} (torchvision download)")
 
 

@@ -246,21 +246,17 @@ def _latency_plot(rows: pd.DataFrame) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from labkit.plots import latency_bars
 
     if "p50_ms" not in rows or rows["p50_ms"].dropna().empty:
         return ""
-    label_parts = [c for c in ("lab", "variant", "runtime", "combination") if c in rows]
+    label_parts = [c for c in ("lab", "variant", "runtime", "precision", "combination") if c in rows]
     frame = rows.dropna(subset=["p50_ms"]).copy()
     frame["label"] = frame[label_parts].astype(str).agg(" · ".join, axis=1)
-    frame = frame.sort_values("p50_ms").tail(40)
-    fig, ax = plt.subplots(figsize=(9, 0.28 * len(frame) + 1.2))
-    errors = (frame["p90_ms"] - frame["p50_ms"]).clip(lower=0) if "p90_ms" in frame else None
-    ax.barh(frame["label"], frame["p50_ms"], xerr=[[0] * len(frame), errors] if errors is not None else None,
-            color="#4c78a8")
-    ax.set_xlabel("latency p50 (ms), whisker to p90")
-    ax.set_title("latency of every row that has one")
-    return _figure_html(fig)
+    if "p90_ms" not in frame:
+        frame["p90_ms"] = frame["p50_ms"]
+    return _figure_html(latency_bars(frame.sort_values("p50_ms").tail(24), title="latency of every row that has one "
+                                                                              "(bar: median, whisker: p90)"))
 
 
 def write_report(out: str | Path, title: str | None = None) -> Path:

@@ -55,58 +55,49 @@ def test_lab_shape(path):
     assert (SOLUTIONS / path.name.replace(".ipynb", "_solutions.ipynb")).is_file(), "worked solutions missing"
 
 
-def test_baseline_runs_with_other_parameters(tmp_path):
-    """Instructors re-run labs with papermill: an untrained torchvision model at one thread."""
+def _run_lab(tmp_path, notebook: str, *arguments: str, timeout: int = 600):
+    """papermill a lab into tmp_path with its own results and build folders: (its results store, its outputs as text)."""
     results = tmp_path / "results"
     env = {**os.environ, "LABKIT_RESULTS_DIR": str(results), "LABKIT_BUILD_DIR": str(tmp_path / "build")}
-    out = tmp_path / "00_out.ipynb"
+    out = tmp_path / notebook.replace(".ipynb", "_out.ipynb")
     command = [sys.executable, "-m", "papermill", "--cwd", str(ROOT / "notebooks"), "-k", "python3",
-               str(ROOT / "notebooks" / "00_baseline.ipynb"), str(out),
-               "-p", "SMOKE", "True", "-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
-               "-y", "THREADS: [1]", "-p", "SECONDS_PER_MEASUREMENT", "0.3"]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+               str(ROOT / "notebooks" / notebook), str(out), *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = ResultsStore(results).latest_run("00_baseline")
+    return ResultsStore(results), json.dumps([c.get("outputs", []) for c in nbformat.read(out, as_version=4).cells])
+
+
+def test_baseline_runs_with_other_parameters(tmp_path):
+    """Instructors re-run labs with papermill: an untrained torchvision model at one thread."""
+    store, text = _run_lab(tmp_path, "00_baseline.ipynb", "-p", "SMOKE", "True", "-p", "MODEL", "mobilenet_v3_small",
+                           "-p", "PRETRAINED", "False", "-y", "THREADS: [1]", "-p", "SECONDS_PER_MEASUREMENT", "0.3")
+    rows = store.latest_run("00_baseline")
     assert list(rows["model"]) == ["mobilenet_v3_small"] and list(rows["threads"]) == [1]
     assert list(rows["trained"]) == [False] and list(rows["config.PRETRAINED"]) == [False]
     assert rows["p50_ms"].iloc[0] > 0 and 2.4e6 < rows["params"].iloc[0] < 2.6e6
-    executed = nbformat.read(out, as_version=4)
-    text = json.dumps([c.get("outputs", []) for c in executed.cells])
     assert "UNTRAINED" in text, "an untrained model must be labelled loudly"
 
 
 def test_nnapi_lab_runs_with_another_model(tmp_path):
     """Lab 04 with torchvision's MobileNetV2 (untrained offline): no TF-SAME padding, so no slice surgery."""
-    results = tmp_path / "results"
-    env = {**os.environ, "LABKIT_RESULTS_DIR": str(results), "LABKIT_BUILD_DIR": str(tmp_path / "build")}
-    out = tmp_path / "04_out.ipynb"
-    command = [sys.executable, "-m", "papermill", "--cwd", str(ROOT / "notebooks"), "-k", "python3",
-               str(ROOT / "notebooks" / "04_nnapi.ipynb"), str(out), "-p", "SMOKE", "True",
-               "-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False", "-p", "PHOTOS", "1"]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = ResultsStore(results).latest_run("04_nnapi").set_index("variant")
+    store, text = _run_lab(tmp_path, "04_nnapi.ipynb", "-p", "SMOKE", "True", "-p", "MODEL", "mobilenet_v2",
+                           "-p", "PRETRAINED", "False", "-p", "PHOTOS", "1")
+    rows = store.latest_run("04_nnapi").set_index("variant")
     assert set(rows["model"]) == {"mobilenet_v2"} and not rows["trained"].any()
     as_trained = rows.loc["mobilenet_v2 as trained"]
     assert not as_trained["converts"] and "hardtanh_" in as_trained["error"]  # in-place ReLU6
     fixed = rows.loc["mobilenet_v2, surgery 2 (slice from 2)"]
     assert fixed["converts"] and fixed["top1_agreement"] == 1.0 and fixed["max_abs_diff"] < 1e-3
-    assert "UNTRAINED" in json.dumps([c.get("outputs", []) for c in nbformat.read(out, as_version=4).cells])
+    assert "UNTRAINED" in text
 
 
 def test_benchmarking_lab_runs_a_subset_of_its_matrix(tmp_path):
     """Lab 07 as one sweep combination would run it: a tiny untrained model, one thread, two runtimes, int8 only."""
-    results = tmp_path / "results"
-    env = {**os.environ, "LABKIT_RESULTS_DIR": str(results), "LABKIT_BUILD_DIR": str(tmp_path / "build")}
-    out = tmp_path / "07_out.ipynb"
-    command = [sys.executable, "-m", "papermill", "--cwd", str(ROOT / "notebooks"), "-k", "python3",
-               str(ROOT / "notebooks" / "07_benchmarking.ipynb"), str(out), "-p", "SMOKE", "True",
-               "-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-y", "THREADS: [1]",
-               "-y", "RUNTIMES: [executorch-xnnpack, onnxruntime]", "-y", "PRECISIONS: [int8]"]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = ResultsStore(results).latest_run("07_benchmarking")
+    store, text = _run_lab(tmp_path, "07_benchmarking.ipynb", "-p", "SMOKE", "True", "-p", "MODEL", "tiny_cnn",
+                           "-p", "PRETRAINED", "False", "-y", "THREADS: [1]",
+                           "-y", "RUNTIMES: [executorch-xnnpack, onnxruntime]", "-y", "PRECISIONS: [int8]", timeout=900)
+    rows = store.latest_run("07_benchmarking")
     assert sorted(rows["runtime"]) == ["executorch-xnnpack", "onnxruntime"] and set(rows["precision"]) == {"int8"}
     assert set(rows["threads"]) == {1} and set(rows["model"]) == {"tiny_cnn"} and not rows["trained"].any()
     assert (rows["p50_ms"] > 0).all() and (rows["size_mb"] > 0).all() and rows["top1_agreement"].between(0, 1).all()
-    assert "UNTRAINED" in json.dumps([c.get("outputs", []) for c in nbformat.read(out, as_version=4).cells])
+    assert "UNTRAINED" in text
