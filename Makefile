@@ -10,32 +10,39 @@ VENV ?= $(HOME)/.cache/edge-lab-kit/venv-py311
 else
 VENV ?= .venv
 endif
-# Offline install from a wheelhouse folder: make lab OFFLINE=wheelhouse/
+# Offline install from a wheelhouse folder (see make wheelhouse): make lab OFFLINE=wheelhouse/
 OFFLINE ?=
 PIP_SOURCE := $(if $(OFFLINE),--no-index --find-links $(OFFLINE),)
+REQUIREMENTS ?= requirements.txt
+# make wheelhouse PLATFORMS="linux-aarch64 macos-arm64": this machine's wheels plus those platforms'
+WHEELHOUSE ?= wheelhouse
+PLATFORMS ?=
 
 KERNEL := edge-lab-kit
 VPY := $(VENV)/bin/python
-REQ_HASH := $(shell cksum < requirements.txt | cut -d' ' -f1)
+REQ_HASH := $(shell cksum < $(REQUIREMENTS) | cut -d' ' -f1)
 SRC_ID := $(CURDIR) $(shell cksum < pyproject.toml | cut -d' ' -f1)
 DEPS_STAMP := $(VENV)/.deps-$(REQ_HASH)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 TEST_ENV := LABKIT_SMOKE=1 LABKIT_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: help lab test run sweep install kernel doctor clean clean-venv
+.PHONY: help lab test run sweep course wheelhouse android android-tools install kernel doctor clean clean-venv
 
 help:
-	@echo "make lab    - install (first time ~3 min, ~6.5 GB) and open JupyterLab on notebooks/"
+	@echo "make lab    - install (first time ~3 min, ~6.5 GB) and open JupyterLab on notebooks/index.ipynb"
 	@echo "make test   - install if needed, then unit tests + every notebook (smoke) + papermill runs"
 	@echo "make run    - run every lab once in full mode (SMOKE=1: smoke, ONLY=\"00 04\": some) → results/kit/report.html"
 	@echo "make sweep GRID=sweeps/<grid>.yaml - run a lab over a parameter grid → results/<name>/report.html"
+	@echo "make course - record the last make run's times and regenerate the course map, schedules, lab time lines"
+	@echo "make wheelhouse [PLATFORMS=\"linux-aarch64 macos-arm64\"] - download every pinned wheel for offline installs"
+	@echo "make android - export the Android demo's assets (labkit export-android) and run its checks"
 	@echo "make doctor - check the environment and print fixes"
 	@echo "variables: VENV=$(VENV) PYTHON=$(PYTHON) OFFLINE=$(OFFLINE)"
 
 $(DEPS_STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, $(PYTHON) is " + sys.version.split()[0] + ": run make lab PYTHON=/path/to/python3.11")'
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) -r requirements.txt
+	$(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) -r $(REQUIREMENTS)
 	@rm -f $(VENV)/.deps-* && touch $@
 
 # Re-installs labkit (editable, seconds) only when the venv points at another checkout or
@@ -53,21 +60,47 @@ kernel: install
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: kernel
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS) notebooks/index.ipynb
 
 doctor: kernel
 	$(VENV)/bin/labkit doctor
 
-test: kernel
+test: kernel android-tools
 	$(TEST_ENV) $(VPY) -m pytest
 
 run: kernel
 	$(VENV)/bin/labkit run-labs --kernel $(KERNEL) $(if $(SMOKE),--smoke,) $(if $(ONLY),--only $(ONLY),)
+	@echo "to put these run times into the course map: make course"
+
+# The run times of the last `make run` (results/kit) and `make run SMOKE=1` (results/kit-smoke) → the course map
+course: install
+	$(VENV)/bin/labkit course $(if $(wildcard results/kit/*/*/status.json),--record-full results/kit,) \
+	  $(if $(wildcard results/kit-smoke/*/*/status.json),--record-smoke results/kit-smoke,) --write
+
+# Needs no venv: the system Python's pip downloads (from the machine's configured index).
+wheelhouse:
+	$(PYTHON) -m labkit.wheelhouse --requirements $(REQUIREMENTS) --dest $(WHEELHOUSE) $(foreach p,$(PLATFORMS),--platform $(p))
 
 # make sweep GRID=sweeps/07_threads_precision.yaml — one run per combination, resumable, with a report
 sweep: kernel
 	@test -n "$(GRID)" || { echo "usage: make sweep GRID=sweeps/<grid>.yaml"; exit 2; }
 	$(VENV)/bin/labkit sweep --kernel $(KERNEL) --grid $(GRID)
+
+# Debian packages for the Android checks (aapt2, framework-res.apk, JUnit 4; the JDK is already there).
+# Installed when missing and we are root with apt (CI); otherwise the Android tests skip with this message.
+ANDROID_DEBS := aapt android-framework-res junit4
+android-tools:
+	@if command -v aapt2 >/dev/null && [ -f /usr/share/android-framework-res/framework-res.apk ] && [ -f /usr/share/java/junit4.jar ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing $(ANDROID_DEBS) for the Android checks"; export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends $(ANDROID_DEBS) >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $(ANDROID_DEBS) >/dev/null; }; \
+	else echo "note: the Android checks will be skipped: install $(ANDROID_DEBS) (Debian/Ubuntu) and a JDK"; fi
+
+# The app's assets into android_demo/app/src/main/assets (+ golden files), then the checks CI runs
+android: install android-tools
+	$(VENV)/bin/labkit export-android
+	$(PYTHON) android_demo/ci/check.py --golden android_demo/app/src/test/resources/golden
 
 clean:
 	rm -rf build results

@@ -586,3 +586,68 @@ def check_sgd_step(sgd_step: Callable | None) -> CheckResult:
             hint = "step *against* the gradient" if sign > 0 else "the step is lr × gradient, nothing more"
             _fail(exercise, f"{name}: differs from ExecuTorch's SGD by {gap:.3g} — {hint}")
     return _record(CheckResult(exercise, True, "your step equals ExecuTorch's SGD on every parameter"))
+
+
+EXERCISES: dict[str, Callable[..., CheckResult]] = {
+    "00.1": check_preprocessing, "00.2": check_size_estimate, "01.1": check_fusion, "02.1": check_qparams,
+    "02.2": check_keep_float, "03.1": check_exportable, "04.1": check_nnapi_shapes, "05.1": check_fully_delegated,
+    "05.2": check_arena_prediction, "06.1": check_unfreeze, "06.2": check_sgd_step, "07.1": check_peak_gflops,
+    "07.2": check_pareto,
+}
+"""Every exercise of the kit, by id ("lab.number"), with its checker."""
+
+
+def exercise_title(exercise: str) -> str:
+    """What exercise ``exercise`` asks, from its checker's docstring."""
+    import re
+
+    first = " ".join((EXERCISES[exercise].__doc__ or "").strip().split("\n\n")[0].split())
+    first = re.sub(r":\w+:`([^`]+)`", r"\1", first).replace("``", "`")
+    first = first.split(": ", 1)[1] if ": " in first else first
+    return first.split(". ")[0].rstrip(".")
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A worked solution, shown only when asked for with :func:`solution`."""
+
+    exercise: str
+    notebook: Path
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+    def _repr_markdown_(self) -> str:
+        return (f"**Worked solution of exercise {self.exercise}** (from `notebooks/solutions/{self.notebook.name}`, "
+                f"executed by the kit's tests)\n\n```python\n{self.code}\n```")
+
+
+def solution(exercise: str, root: Path | None = None) -> Solution:
+    """The worked solution of ``exercise`` (e.g. ``"02.1"``); asking is recorded in ``progress.jsonl``.
+
+    Try the exercise first: the checker's hints usually get you there.
+    """
+    import nbformat
+
+    from labkit.paths import PROJECT_ROOT
+
+    if exercise not in EXERCISES:
+        raise ExerciseCheckError(f"no exercise {exercise!r}; the kit has {', '.join(EXERCISES)}")
+    lab = exercise.split(".")[0]
+    found = sorted((PROJECT_ROOT / "notebooks" / "solutions").glob(f"{lab}_*_solutions.ipynb"))
+    if not found:
+        raise ExerciseCheckError(f"no solutions notebook for lab {lab} in notebooks/solutions/: is the checkout complete?")
+    call = f"{EXERCISES[exercise].__name__}("
+    cells = nbformat.read(found[0], as_version=4).cells
+    at = next((i for i, c in enumerate(cells) if c.cell_type == "code" and call in c.source), None)
+    if at is None:
+        raise ExerciseCheckError(f"{found[0].name} has no cell calling {call}…): the solutions notebook is out of date")
+    start = at
+    while start > 0 and cells[start - 1].cell_type == "code":  # the answer's cells run up to the check
+        start -= 1
+    path = (root or results_dir()) / "progress.jsonl"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"exercise": exercise, "solution_viewed": True,
+                             "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}) + "\n")
+    return Solution(exercise, found[0], "\n\n".join(c.source for c in cells[start:at + 1]))

@@ -1,4 +1,5 @@
-"""The ``labkit`` command: ``doctor``, ``env``, ``results``, ``classify``, ``sweep``, ``report``, ``run-labs``."""
+"""The ``labkit`` command: ``doctor``, ``env``, ``results``, ``progress``, ``solution``, ``classify``, ``sweep``,
+``report``, ``run-labs``, ``course``, ``share``, ``collect``."""
 
 from __future__ import annotations
 
@@ -96,6 +97,84 @@ def _run_labs(args: argparse.Namespace) -> int:
     return 0 if (status["status"] == "ok").all() else 1
 
 
+def _progress(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from labkit.progress import progress
+
+    state = progress(args.dir)
+    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+        print(state.labs.to_string(index=False))
+        print()
+        print(state.exercises.drop(columns=["asks"]).to_string(index=False))
+    print(f"\n{state.summary}")
+    return 0
+
+
+def _solution(args: argparse.Namespace) -> int:
+    from labkit.checks import solution
+
+    shown = solution(args.exercise)
+    print(f"# worked solution of exercise {shown.exercise} (notebooks/solutions/{shown.notebook.name})\n{shown.code}")
+    return 0
+
+
+def _course(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from labkit.course import course_map_markdown, load_course, load_durations, record_durations, stale_files, write_generated
+
+    for folder, mode in ((args.record_full, "full"), (args.record_smoke, "smoke")):
+        if folder:
+            record_durations(Path(folder), mode)
+    if args.write:
+        changed = write_generated()
+        print("\n".join(f"updated {p}" for p in changed) or "the course map was up to date")
+        return 0
+    if args.check:
+        stale = stale_files()
+        print("\n".join(f"stale: {p} (run `make course`)" for p in stale) or "the course map is up to date")
+        return 1 if stale else 0
+    labs, _ = load_course()
+    print(course_map_markdown(labs, load_durations()))
+    return 0
+
+
+def _share(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from labkit.collect import share
+    from labkit.paths import results_dir
+
+    path = share(args.name, Path(args.dir) if args.dir else results_dir(), Path(args.out) if args.out else None)
+    print(f"{path}: hand this file to the workshop host")
+    return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from labkit.collect import collect
+
+    print(f"report: {collect(args.sources, args.out, model=args.model)}")
+    return 0
+
+
+def _export_android(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from labkit.android_export import ASSETS_DIR, GOLDEN_DIR, export_android
+
+    done = export_android(Path(args.assets) if args.assets else ASSETS_DIR, Path(args.golden) if args.golden else GOLDEN_DIR,
+                          precisions=args.precisions)
+    for entry in done.manifest["models"]:
+        print(f"{done.assets / entry['file']}: {entry['bytes'] / 1e6:.1f} MB ({entry['precision']})")
+    print(f"labels, preprocess.json, manifest.json and {len(done.manifest['samples'])} sample photos in {done.assets}")
+    print("training screen: " + ("lab 06's programs included" if "training" in done.manifest
+                                 else "not included (run lab 06 first, then export again)"))
+    print(f"golden files for the app's unit tests: {done.golden}")
+    print("next: open android_demo/ in Android Studio and press Run (android_demo/README.md)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="labkit", description="Edge Lab Kit helper commands")
@@ -106,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--lab", help="only the latest run of this lab (e.g. 00_baseline)")
     results.add_argument("--dir", help="results folder (default: results/ or $LABKIT_RESULTS_DIR)")
     results.set_defaults(func=_results)
+    prog = commands.add_parser("progress", help="which labs you ran and which exercises passed")
+    prog.add_argument("--dir", help="results folder (default: results/ or $LABKIT_RESULTS_DIR)")
+    prog.set_defaults(func=_progress)
+    sol = commands.add_parser("solution", help="show the worked solution of one exercise (try it first!)")
+    sol.add_argument("exercise", help="e.g. 02.1")
+    sol.set_defaults(func=_solution)
     classify = commands.add_parser("classify", help="top-k classes of image files")
     classify.add_argument("images", nargs="+")
     classify.add_argument("--model", default="efficientnet_lite0")
@@ -131,6 +216,28 @@ def build_parser() -> argparse.ArgumentParser:
     labs.add_argument("--only", nargs="*", default=(), help="lab prefixes, e.g. 00 04")
     labs.add_argument("--kernel", default="python3")
     labs.set_defaults(func=_run_labs)
+    course = commands.add_parser("course", help="print the course map; --write regenerates it everywhere")
+    course.add_argument("--record-full", metavar="DIR", help="record the run times of a full `make run` (results/kit)")
+    course.add_argument("--record-smoke", metavar="DIR", help="record the run times of `make run SMOKE=1` (results/kit-smoke)")
+    course.add_argument("--write", action="store_true", help="regenerate README.md, notebooks/README.md, docs/instructor.md, lab time lines")
+    course.add_argument("--check", action="store_true", help="exit 1 if a generated text is stale")
+    course.set_defaults(func=_course)
+    share_cmd = commands.add_parser("share", help="zip your results for the workshop host")
+    share_cmd.add_argument("--name", required=True, help="your name or seat number, shown in the host's report")
+    share_cmd.add_argument("--dir", help="results folder (default: results/)")
+    share_cmd.add_argument("--out", help="zip path (default: results/share-NAME.zip)")
+    share_cmd.set_defaults(func=_share)
+    coll = commands.add_parser("collect", help="merge several machines' results into one comparison report")
+    coll.add_argument("sources", nargs="+", help="results folders or zips from `labkit share`")
+    coll.add_argument("--out", default="results/workshop", help="report folder (default: results/workshop)")
+    coll.add_argument("--model", default="efficientnet_lite0", help="model whose speed-ups to compare")
+    coll.set_defaults(func=_collect)
+    android = commands.add_parser("export-android", help="write android_demo's assets (.pte fp32/int8, labels, "
+                                                         "preprocess.json, manifest) and golden files")
+    android.add_argument("--assets", help="default: android_demo/app/src/main/assets")
+    android.add_argument("--golden", help="default: android_demo/app/src/test/resources/golden")
+    android.add_argument("--precisions", nargs="+", default=["fp32", "int8"], choices=["fp32", "int8"])
+    android.set_defaults(func=_export_android)
     return parser
 
 

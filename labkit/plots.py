@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -106,5 +108,30 @@ def latency_distribution(latencies: Sequence, title: str = "Per-call latency") -
     ax.set_ylabel("calls")
     ax.set_title(title)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def figure_html(fig: Figure) -> str:
+    """The figure as an inline ``<img>`` (PNG, base64) for self-contained HTML reports; closes it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"/>'
+
+
+def speedup_bars(table: pd.DataFrame, variants: Sequence[str], group: str = "participant",
+                 title: str = "Speed-up over eager fp32") -> Figure:
+    """Grouped bars: for each variant, one bar per row of ``table`` (e.g. per machine), in ×."""
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(variants) * max(1, len(table))), 3.8))
+    width = 0.8 / max(1, len(table))
+    positions = np.arange(len(variants))
+    for i, (_, row) in enumerate(table.iterrows()):
+        ax.bar(positions + i * width, [row[v] for v in variants], width, label=str(row[group]))
+    ax.set_xticks(positions + width * (len(table) - 1) / 2, variants, rotation=20, ha="right")
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_ylabel("speed-up over eager fp32 (×)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -9,10 +9,8 @@ had finished and never double-counts what had not.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
-import io
 import itertools
 import json
 import os
@@ -33,6 +31,7 @@ from labkit.paths import results_dir
 from labkit.results import STORE_NAME, ResultsStore
 
 STATUS = "status.json"
+MEMORY = "peak_memory.json"  # written by labkit.peakrss around papermill
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -134,12 +133,12 @@ def _error_summary(stderr: str) -> str:
 def _run_one(spec: SweepSpec, params: dict[str, object], folder: Path, kernel: str, timeout: float,
              html_copy: bool) -> Outcome:
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in (STATUS, STORE_NAME, "progress.jsonl", "executed.ipynb", "executed.html", "failed.ipynb"):
+    for stale in (STATUS, STORE_NAME, "progress.jsonl", "executed.ipynb", "executed.html", "failed.ipynb", MEMORY):
         (folder / stale).unlink(missing_ok=True)  # rows of an interrupted or failed attempt must not count twice
     _write_json(folder / "params.json", params)
     partial = folder / "running.ipynb"
     env = {**os.environ, "LABKIT_RESULTS_DIR": str(folder)}
-    command = [sys.executable, "-m", "papermill", "--cwd", str(spec.notebook.parent), "-k", kernel,
+    command = [sys.executable, "-m", "labkit.peakrss", str(folder / MEMORY), "--", sys.executable, "-m", "papermill", "--cwd", str(spec.notebook.parent), "-k", kernel,
                "--execution-timeout", str(int(timeout)), "--no-progress-bar", str(spec.notebook), str(partial),
                "-y", yaml.safe_dump(params, default_flow_style=True)]
     started = time.perf_counter()
@@ -160,7 +159,12 @@ def _run_one(spec: SweepSpec, params: dict[str, object], folder: Path, kernel: s
         if partial.exists():
             os.replace(partial, folder / "failed.ipynb")
         outcome = Outcome(combination, params, "failed", seconds, _error_summary(stderr))
-    _write_json(folder / STATUS, {**asdict(outcome), "notebook": spec.notebook.name, "sweep": spec.name})
+    try:
+        peak = json.loads((folder / MEMORY).read_text(encoding="utf-8"))["peak_rss_mb"]
+    except (OSError, ValueError, KeyError):
+        peak = None  # killed by the timeout: no measurement
+    _write_json(folder / STATUS, {**asdict(outcome), "peak_rss_mb": peak, "notebook": spec.notebook.name,
+                                  "sweep": spec.name})
     return outcome
 
 
@@ -221,7 +225,8 @@ def collect(out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         relative = folder.relative_to(out).as_posix()
         params = status.get("params", {})
         statuses.append({"combination": relative, "notebook": status.get("notebook", ""), "status": status["status"],
-                         "seconds": status.get("seconds"), "error": status.get("error", ""), **params})
+                         "seconds": status.get("seconds"),
+                         "peak_rss_mb": status.get("peak_rss_mb"), "error": status.get("error", ""), **params})
         rows = ResultsStore(folder).load()
         if not rows.empty:
             rows.insert(0, "combination", relative)
@@ -233,29 +238,21 @@ def collect(out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return status_frame, rows_frame
 
 
-def _figure_html(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"/>'
-
-
 def _latency_plot(rows: pd.DataFrame) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    from labkit.plots import latency_bars
+    from labkit.plots import figure_html, latency_bars
 
     if "p50_ms" not in rows or rows["p50_ms"].dropna().empty:
         return ""
     label_parts = [c for c in ("lab", "variant", "runtime", "precision", "combination") if c in rows]
     frame = rows.dropna(subset=["p50_ms"]).copy()
-    frame["label"] = frame[label_parts].astype(str).agg(" · ".join, axis=1)
+    frame["label"] = frame[label_parts].apply(  # rows of different labs fill different columns
+        lambda row: " · ".join(str(v) for v in row if pd.notna(v) and str(v)), axis=1)
     if "p90_ms" not in frame:
         frame["p90_ms"] = frame["p50_ms"]
-    return _figure_html(latency_bars(frame.sort_values("p50_ms").tail(24), title="latency of every row that has one "
+    return figure_html(latency_bars(frame.sort_values("p50_ms").tail(24), title="latency of every row that has one "
                                                                               "(bar: median, whisker: p90)"))
 
 

