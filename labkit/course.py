@@ -271,7 +271,7 @@ def resources_markdown(labs: Sequence[Lab], durations: Mapping) -> str:
         top = table.loc[table[column].astype(float).idxmax()]
         peak_gb = float(top[column]) / 1000
         server_gb = math.ceil(peak_gb + 1.0)
-        laptop_gb = next(size for size in (8, 16, 32, 64) if server_gb + 3 <= size)  # + browser and OS, about 3 GB
+        laptop_gb = next(size for size in (8, 16, 32, 64) if peak_gb + 3 <= size)  # + browser and OS, about 3 GB
         parts.append(f"in {mode} mode the largest peak was {peak_gb:.1f} GB (lab {top['lab']}): at least {server_gb} GB "
                      f"per JupyterHub user, {'an' if laptop_gb == 8 else 'a'} {laptop_gb} GB laptop")
     return (f"**Per participant** (2 CPUs; these times were measured on 2 cores): {'; '.join(parts)}. A laptop also "
