@@ -14,7 +14,6 @@ preprocess the same pixels in Java and must match within 1e-5.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from labkit.efficientnet_lite import sha256_of
 from labkit.errors import LabkitError
 from labkit.paths import PROJECT_ROOT, build_dir
 
@@ -46,10 +46,6 @@ class AndroidExport:
     assets: Path
     golden: Path
     manifest: dict[str, object]
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _programs(model, precisions: Sequence[str], out: Path, calibration_size: int) -> dict[str, Path]:
@@ -107,7 +103,7 @@ def export_android(assets: Path = ASSETS_DIR, golden: Path = GOLDEN_DIR, model_n
         if source.resolve() != target.resolve():
             shutil.copyfile(source, target)
         files.append({"precision": precision, "file": target.name, "bytes": target.stat().st_size,
-                      "sha256": _sha256(target)})
+                      "sha256": sha256_of(target)})
     spec = model.spec.preprocess
     spec.save(assets / "preprocess.json")
     labels = imagenet_labels()

@@ -7,7 +7,6 @@ never trust the notebook's other cells.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 
 from labkit.errors import ExerciseCheckError
 from labkit.paths import results_dir
+from labkit.results import PROGRESS_NAME, append_jsonl
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,13 @@ class CheckResult:
         return f"{icon} **Exercise {self.exercise}**: {self.message}"
 
 
+def _log(entry: dict[str, object], root: Path | None = None) -> None:
+    append_jsonl((root or results_dir()) / PROGRESS_NAME,
+                 {**entry, "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+
 def _record(result: CheckResult, root: Path | None = None) -> CheckResult:
-    path = (root or results_dir()) / "progress.jsonl"
-    entry = {"exercise": result.exercise, "passed": result.passed,
-             "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry) + "\n")
+    _log({"exercise": result.exercise, "passed": result.passed}, root)
     return result
 
 
@@ -646,8 +647,5 @@ def solution(exercise: str, root: Path | None = None) -> Solution:
     start = at
     while start > 0 and cells[start - 1].cell_type == "code":  # the answer's cells run up to the check
         start -= 1
-    path = (root or results_dir()) / "progress.jsonl"
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"exercise": exercise, "solution_viewed": True,
-                             "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}) + "\n")
+    _log({"exercise": exercise, "solution_viewed": True}, root)
     return Solution(exercise, found[0], "\n\n".join(c.source for c in cells[start:at + 1]))

@@ -19,9 +19,8 @@ from typing import Sequence
 import pandas as pd
 
 from labkit.errors import LabkitError
-from labkit.results import STORE_NAME
+from labkit.results import PROGRESS_NAME, STORE_NAME, parse_jsonl
 
-PROGRESS_NAME = "progress.jsonl"
 PARTICIPANT_NAME = "participant.json"
 LATENCY_KEYS = ["model", "runtime", "precision", "threads"]
 
@@ -62,17 +61,6 @@ def share(name: str, results: Path, out: Path | None = None) -> Path:
     return out
 
 
-def _jsonl(text: str) -> list[dict[str, object]]:
-    records = []
-    for line in text.splitlines():
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut by an interrupted write; the rest is still good
-    return records
-
-
 def load_participant(source: str | Path) -> Participant:
     """Read one shared folder (a copy of someone's ``results/``) or a zip made by :func:`share`."""
     source = Path(source)
@@ -92,9 +80,9 @@ def load_participant(source: str | Path) -> Participant:
         raise CollectError(f"{source} has no {STORE_NAME}: pass a participant's results/ folder or their share zip")
     default = source.stem.removeprefix("share-") if source.is_file() else source.name
     name = json.loads(files[PARTICIPANT_NAME]).get("name", default) if PARTICIPANT_NAME in files else default
-    records = _jsonl(files[STORE_NAME])
+    records = parse_jsonl(files[STORE_NAME], f"{source}/{STORE_NAME}")
     rows = pd.json_normalize(records) if records else pd.DataFrame(columns=["lab", "run_id", "timestamp"])
-    return Participant(str(name), source, rows, _jsonl(files.get(PROGRESS_NAME, "")))
+    return Participant(str(name), source, rows, parse_jsonl(files.get(PROGRESS_NAME, ""), f"{source}/{PROGRESS_NAME}"))
 
 
 def machines(participants: Sequence[Participant]) -> pd.DataFrame:

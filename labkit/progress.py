@@ -6,17 +6,14 @@ per check to ``progress.jsonl`` (see :mod:`labkit.checks`). Nothing is sent anyw
 
 from __future__ import annotations
 
-import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from labkit.paths import PROJECT_ROOT, results_dir
-from labkit.results import ResultsStore
+from labkit.results import PROGRESS_NAME, ResultsStore, parse_jsonl
 
-PROGRESS_NAME = "progress.jsonl"
 
 
 @dataclass(frozen=True)
@@ -41,16 +38,7 @@ class Progress:
 def check_events(root: Path) -> list[dict[str, object]]:
     """The lines of ``progress.jsonl`` (a damaged line is skipped with a warning)."""
     path = root / PROGRESS_NAME
-    if not path.is_file():
-        return []
-    events = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                warnings.warn(f"{path}:{number} is not complete JSON; skipped", stacklevel=2)
-    return events
+    return parse_jsonl(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else []
 
 
 def exercise_progress(root: Path) -> pd.DataFrame:

@@ -21,6 +21,26 @@ from labkit.env import environment
 from labkit.paths import results_dir
 
 STORE_NAME = "results.jsonl"
+PROGRESS_NAME = "progress.jsonl"  # exercise checks (labkit.checks), read by labkit.progress and labkit.collect
+
+
+def parse_jsonl(text: str, where: str) -> list[dict[str, object]]:
+    """One dict per complete JSON line; a damaged line (an interrupted write) is skipped with a warning."""
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            warnings.warn(f"{where}:{number} is not complete JSON (an interrupted write?); skipped", stacklevel=3)
+    return records
+
+
+def append_jsonl(path: Path, record: Mapping[str, object]) -> None:
+    """Append one record as one JSON line."""
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, default=str) + "\n")
 
 
 def new_run_id() -> str:
@@ -60,15 +80,7 @@ class ResultsStore:
         """All complete records, oldest first; a damaged line is skipped with a warning."""
         if not self.path.is_file():
             return []
-        records = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                warnings.warn(f"{self.path}:{number} is not complete JSON (an interrupted write?); skipped", stacklevel=2)
-        return records
+        return parse_jsonl(self.path.read_text(encoding="utf-8"), str(self.path))
 
     def load(self, lab: str | None = None) -> pd.DataFrame:
         """Records as a flat DataFrame (``config.*`` and ``env.*`` columns), optionally one lab's."""

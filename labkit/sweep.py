@@ -28,7 +28,7 @@ import yaml
 
 from labkit.errors import LabkitError
 from labkit.paths import results_dir
-from labkit.results import STORE_NAME, ResultsStore
+from labkit.results import PROGRESS_NAME, STORE_NAME, ResultsStore
 
 STATUS = "status.json"
 MEMORY = "peak_memory.json"  # written by labkit.peakrss around papermill
@@ -133,7 +133,7 @@ def _error_summary(stderr: str) -> str:
 def _run_one(spec: SweepSpec, params: dict[str, object], folder: Path, kernel: str, timeout: float,
              html_copy: bool) -> Outcome:
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in (STATUS, STORE_NAME, "progress.jsonl", "executed.ipynb", "executed.html", "failed.ipynb", MEMORY):
+    for stale in (STATUS, STORE_NAME, PROGRESS_NAME, "executed.ipynb", "executed.html", "failed.ipynb", MEMORY):
         (folder / stale).unlink(missing_ok=True)  # rows of an interrupted or failed attempt must not count twice
     _write_json(folder / "params.json", params)
     partial = folder / "running.ipynb"
