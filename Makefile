@@ -26,11 +26,12 @@ DEPS_STAMP := $(VENV)/.deps-$(REQ_HASH)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 TEST_ENV := LABKIT_SMOKE=1 LABKIT_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
 
-.PHONY: help lab test run sweep course wheelhouse android android-tools install kernel doctor clean clean-venv
+.PHONY: help lab test test-params run sweep course wheelhouse android android-tools ui-tools install kernel doctor clean clean-venv
 
 help:
 	@echo "make lab    - install (first time ~3 min, ~6.5 GB) and open JupyterLab on notebooks/index.ipynb"
 	@echo "make test   - install if needed, then unit tests + every notebook (smoke) + papermill runs"
+	@echo "make test-params - every lab under papermill with the whole parameter matrix (tests/test_parameter_matrix.py)"
 	@echo "make run    - run every lab once in full mode (SMOKE=1: smoke, ONLY=\"00 04\": some) → results/kit/report.html"
 	@echo "make sweep GRID=sweeps/<grid>.yaml - run a lab over a parameter grid → results/<name>/report.html"
 	@echo "make course - record the last make run's times and regenerate the course map, schedules, lab time lines"
@@ -52,9 +53,11 @@ install: $(DEPS_STAMP)
 	  $(VPY) -m pip install --disable-pip-version-check --no-input --no-deps --no-build-isolation -e . >/dev/null && \
 	  echo "$(SRC_ID)" > $(VENV)/.labkit-src && echo "labkit installed from $(CURDIR)"; fi
 
+# labkit.kernel: IPython's kernel reporting Python as "3.11", the language_info every notebook stores, so
+# JupyterLab does not mark a notebook modified when it opens (see labkit/kernel.py). Re-registers older installs.
 kernel: install
-	@test -f $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json || \
-	  $(VPY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3.11 (Edge Lab Kit)"
+	@grep -qs labkit.kernel $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json || \
+	  $(VPY) -m labkit.kernel --name $(KERNEL) --display-name "Python 3.11 (Edge Lab Kit)"
 
 # Root is common in containers and WSL; Jupyter refuses it unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -65,8 +68,12 @@ lab: kernel
 doctor: kernel
 	$(VENV)/bin/labkit doctor
 
-test: kernel android-tools
+test: kernel android-tools ui-tools
 	$(TEST_ENV) $(VPY) -m pytest
+
+# Every lab under papermill with every combination of tests/test_parameter_matrix.py (make test runs one per lab)
+test-params: kernel
+	$(TEST_ENV) LABKIT_PARAM_MATRIX=full $(VPY) -m pytest tests/test_parameter_matrix.py tests/test_parameter_checks.py
 
 run: kernel
 	$(VENV)/bin/labkit run-labs --kernel $(KERNEL) $(if $(SMOKE),--smoke,) $(if $(ONLY),--only $(ONLY),)
@@ -96,6 +103,17 @@ android-tools:
 	  apt-get install -y -qq --no-install-recommends $(ANDROID_DEBS) >/dev/null 2>&1 || \
 	  { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $(ANDROID_DEBS) >/dev/null; }; \
 	else echo "note: the Android checks will be skipped: install $(ANDROID_DEBS) (Debian/Ubuntu) and a JDK"; fi
+
+# Debian's Chromium for tests/test_ui.py (JupyterLab driven by Playwright, pinned in requirements.txt; its
+# own browser downloads are not used). Installed when missing and we are root with apt (CI); otherwise those tests skip.
+ui-tools:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium for the JupyterLab UI tests"; export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  echo "note: could not install chromium: the JupyterLab UI tests will be skipped"; \
+	else echo "note: the JupyterLab UI tests will be skipped: install chromium (Debian: apt-get install chromium)"; fi
 
 # The app's assets into android_demo/app/src/main/assets (+ golden files), then the checks CI runs
 android: install android-tools

@@ -15,7 +15,26 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from labkit.errors import LabkitError
+from labkit.errors import ImageInputError, LabkitError, ModelFileError, ParameterError
+
+
+def _check_count(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ParameterError(f"{name} must be a whole number ≥ {low}, got {value!r}")
+
+
+def _first_call(fn: Callable[[torch.Tensor], object], x: torch.Tensor, name: str) -> object:
+    """Call ``fn(x)``; an error that is not labkit's own becomes an :class:`ImageInputError` naming the input."""
+    try:
+        return fn(x)
+    except LabkitError:
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        raise ImageInputError(f"{name} failed on an input shaped {shape} "
+                              f"({type(exc).__name__}: {first}); check that the input has the shape, dtype and "
+                              f"batch dimension the model takes (e.g. model.example_input()), then re-run") from exc
 
 
 @dataclass(frozen=True)
@@ -54,16 +73,37 @@ def measure_latency(fn: Callable[[torch.Tensor], object], x: torch.Tensor, threa
     """
     from torch.utils.benchmark.utils.common import set_torch_threads  # the context manager Timer uses
 
-    threads = threads or torch.get_num_threads()
     name = label or getattr(fn, "name", "model")
+    if not callable(fn):
+        raise ParameterError(f"measure_latency(fn, x) times a callable (a module or a runner), got {type(fn).__name__}")
+    if threads is not None:
+        _check_count("threads", threads, 1)
+    _check_count("warmup", warmup, 0)
+    _check_count("min_runs", min_runs, 1)
+    if isinstance(min_run_time, bool) or not isinstance(min_run_time, (int, float)) or not min_run_time >= 0:
+        raise ParameterError(f"min_run_time must be a number of seconds ≥ 0, got {min_run_time!r}")
+    if getattr(fn, "measures_itself", False):  # a runner in a child process times itself there
+        fields = fn.measure_latency(x, threads=threads, min_run_time=min_run_time, warmup=warmup, min_runs=min_runs,
+                                    label=name)
+        return Latency(**{**fields, "times_ms": tuple(fields["times_ms"])})
+    threads = threads or torch.get_num_threads()
     times: list[float] = []
     with set_torch_threads(threads), torch.no_grad():
-        for _ in range(warmup):
-            fn(x)
-        while sum(times) < min_run_time or len(times) < min_runs:
+        for done in range(warmup):
+            if done == 0:
+                _first_call(fn, x, name)
+            else:
+                fn(x)
+        if not warmup:
+            started = time.perf_counter()
+            _first_call(fn, x, name)
+            times.append(time.perf_counter() - started)
+        total = sum(times)  # a running total: summing the list each call is quadratic for µs-fast callables
+        while total < min_run_time or len(times) < min_runs:
             started = time.perf_counter()
             fn(x)
             times.append(time.perf_counter() - started)
+            total += times[-1]
     ms = np.asarray(times) * 1e3
     return Latency(
         label=name, threads=threads, warmup=warmup, runs=len(ms), number_per_run=1,
@@ -76,8 +116,12 @@ def measure_latency(fn: Callable[[torch.Tensor], object], x: torch.Tensor, threa
 def pooled(blocks: Sequence[Latency]) -> Latency:
     """One :class:`Latency` from several blocks of the same callable (e.g. rounds that rotate variants):
     percentiles over all calls pooled, so no single block's machine state decides the result."""
+    blocks = list(blocks) if not isinstance(blocks, Latency) else blocks
+    if isinstance(blocks, Latency) or not all(isinstance(b, Latency) for b in blocks):
+        raise ParameterError("pooled takes a list of Latency blocks (from measure_latency), e.g. pooled([a, b]); "
+                             f"got {type(blocks).__name__}")
     if not blocks:
-        raise ValueError("no measurements to pool")
+        raise ParameterError("no measurements to pool: pass at least one Latency block from measure_latency")
     times = np.concatenate([np.asarray(b.times_ms) for b in blocks])
     return replace(blocks[0], warmup=sum(b.warmup for b in blocks), runs=len(times),
                    p50_ms=float(np.median(times)), p90_ms=float(np.percentile(times, 90)), mean_ms=float(times.mean()),
@@ -95,12 +139,23 @@ class ColdStart:
 
 
 def measure_cold_start(load: Callable[[], Callable[[torch.Tensor], object]], x: torch.Tensor) -> ColdStart:
-    """Time ``load()`` and the first two calls of what it returns (one sample each: noisy)."""
+    """Time ``load()`` and the first two calls of what it returns (one sample each: noisy).
+
+    A runner in a child process (``measures_itself``) is timed there, on a fresh load of its program.
+    """
+    if not callable(load):
+        raise ParameterError(f"measure_cold_start takes a function that loads the model, e.g. "
+                             f"lambda: open_runner(path); got {type(load).__name__}")
     start = time.perf_counter()
     fn = load()
     loaded = time.perf_counter()
+    if not callable(fn):
+        raise ParameterError(f"load() must return the loaded model (a callable), got {type(fn).__name__}; "
+                             f"e.g. lambda: open_runner(path)")
+    if getattr(fn, "measures_itself", False):
+        return ColdStart(**fn.measure_cold_start(x))
     with torch.no_grad():
-        fn(x)
+        _first_call(fn, x, getattr(fn, "name", "model"))
         first = time.perf_counter()
         fn(x)
     second = time.perf_counter()
@@ -111,12 +166,16 @@ def count_flops(module: nn.Module, x: torch.Tensor) -> int:
     """FLOPs of one forward pass (``FlopCounterMode``: a multiply-add counts as 2)."""
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        module(x)
+        _first_call(module, x, type(module).__name__)
     return int(counter.get_total_flops())
 
 
 def file_size_mb(path: str | Path) -> float:
     """File size in MB (10^6 bytes)."""
+    if not Path(path).is_file():
+        what = "a folder" if Path(path).is_dir() else "missing"
+        raise ModelFileError(f"{path} is {what}, not a model file; pass the path of the exported file "
+                             f"(re-run the cell that saves it if it is missing)")
     return Path(path).stat().st_size / 1e6
 
 

@@ -45,7 +45,12 @@ def _classify(args: argparse.Namespace) -> int:
     from labkit.models import load_model
     from labkit.predictions import classify
 
-    model = load_model(args.model, pretrained=not args.untrained)
+    from labkit.errors import WeightsUnavailableError
+
+    try:
+        model = load_model(args.model, pretrained=not args.untrained)
+    except WeightsUnavailableError as exc:
+        raise WeightsUnavailableError(f"{exc} (on the command line: labkit classify --untrained …)") from exc
     for image in args.images:
         predictions = classify(model, image, k=args.k)
         print(f"{image} ({model.label}):")
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (LabkitError, KeyError) as exc:
+    except LabkitError as exc:  # a user error with its next step; anything else is a bug: keep its traceback
         print(f"labkit {args.command}: {exc}", file=sys.stderr)
         return 2
 

@@ -75,7 +75,7 @@ def load_participant(source: str | Path) -> Participant:
         except zipfile.BadZipFile as exc:
             raise CollectError(f"{source} is not a zip made by `labkit share` ({exc}); ask for it again") from None
     else:
-        raise CollectError(f"{source} does not exist")
+        raise CollectError(f"{source} does not exist: name a share zip (labkit share) or a results folder, e.g. results/")
     if STORE_NAME not in files:
         raise CollectError(f"{source} has no {STORE_NAME}: pass a participant's results/ folder or their share zip")
     default = source.stem.removeprefix("share-") if source.is_file() else source.name

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from labkit.errors import ImageInputError
+from labkit.errors import ImageInputError, ParameterError
 from labkit.paths import data_dir
 from labkit.preprocessing import PreprocessSpec, preprocess
 
@@ -35,6 +35,11 @@ def _pil_to_rgb(image: Image.Image) -> np.ndarray:
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:
+    if array.size == 0 or array.ndim < 2 or 0 in array.shape[:2]:
+        raise ImageInputError(
+            f"image array has shape {array.shape}: no pixels; pass an H × W × 3 uint8 array with H, W ≥ 1 "
+            f"(did a crop or slice come out empty?)"
+        )
     if array.dtype != np.uint8:
         raise ImageInputError(
             f"image array has dtype {array.dtype}; pass uint8 pixels 0–255 (e.g. "
@@ -72,8 +77,17 @@ def load_rgb(source: ImageSource) -> np.ndarray:
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source)
     if isinstance(source, Image.Image):
+        if 0 in source.size:
+            raise ImageInputError(f"the PIL image is {source.size[0]}×{source.size[1]} pixels: empty; "
+                                  f"pass an image with at least one pixel (did a crop come out empty?)")
         return _pil_to_rgb(source)
+    if not isinstance(source, (str, Path)):
+        raise ImageInputError(
+            f"got a {type(source).__name__}; pass a file path, a PIL image or an H × W × 3 uint8 NumPy array"
+        )
     path = Path(source)
+    if path.is_dir():
+        raise ImageInputError(f"{path} is a folder, not an image file; pass the path of one image inside it")
     if not path.is_file():
         raise ImageInputError(f"no image file at {path}; check the path (relative paths start at {Path.cwd()})")
     try:
@@ -81,7 +95,8 @@ def load_rgb(source: ImageSource) -> np.ndarray:
             image.load()
             return _pil_to_rgb(image)
     except UnidentifiedImageError as exc:
-        raise ImageInputError(f"{path} is not an image PIL can read (JPEG, PNG, WebP, BMP, TIFF, …)") from exc
+        raise ImageInputError(f"{path} is not an image PIL can read (JPEG, PNG, WebP, BMP, TIFF, …); "
+                              f"pass a photo file, or convert this one to PNG or JPEG first") from exc
     except OSError as exc:
         raise ImageInputError(f"{path} could not be decoded ({exc}); the file is probably truncated or corrupt — copy it again") from exc
 
@@ -138,7 +153,7 @@ def sample(name: str) -> Sample:
     for s in load_samples():
         if s.name == name:
             return s
-    raise KeyError(f"no sample photo named {name!r}; choose from {[s.name for s in load_samples()]}")
+    raise ParameterError(f"no sample photo named {name!r}; choose from {[s.name for s in load_samples()]}")
 
 
 @dataclass(frozen=True)
@@ -154,6 +169,8 @@ class AugmentedSet:
 
     def batches(self, batch_size: int) -> list[torch.Tensor]:
         """The inputs split into contiguous batches."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ParameterError(f"batch_size must be a whole number ≥ 1, got {batch_size!r}")
         return [b.contiguous() for b in self.inputs.split(batch_size)]
 
 
@@ -177,6 +194,10 @@ def augmented_set(n: int, spec: PreprocessSpec, seed: int = 0, labelled_only: bo
     real pixels but *not* an independent test set: use them to compare a model with its
     compressed self, not to claim ImageNet accuracy.
     """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParameterError(f"augmented_set needs a whole number of inputs n ≥ 1, got {n!r}")
+    if not isinstance(spec, PreprocessSpec):
+        raise ParameterError(f"spec must be a PreprocessSpec (e.g. model.spec.preprocess), got {type(spec).__name__}")
     rng = np.random.default_rng(seed)
     photos = [(s.name, s.image()) for s in load_samples(labelled_only=labelled_only)]
     inputs, source = [], []

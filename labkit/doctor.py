@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -60,11 +61,14 @@ def _torchvision_ops() -> Check:
 
 def _executorch_runtime() -> Check:
     try:
-        from executorch.runtime import Runtime
+        # The runtime's own module, not Runtime.get(): the doctor must not fix the process's thread
+        # pool size before a lab chooses it (labkit.etpool).
+        from executorch.runtime import BackendRegistry
+        from executorch.extension.pybindings import portable_lib
 
-        runtime = Runtime.get()
-        has_xnnpack = runtime.backend_registry.is_available("XnnpackBackend")
-        names = ", ".join(runtime.backend_registry.registered_backend_names)
+        backends = BackendRegistry(portable_lib)
+        has_xnnpack = backends.is_available("XnnpackBackend")
+        names = ", ".join(backends.registered_backend_names)
         return Check("ExecuTorch runtime with XNNPACK", has_xnnpack, f"backends: {names}",
                      "" if has_xnnpack else "this executorch build lacks XNNPACK; reinstall executorch==1.5.1 from PyPI")
     except Exception as exc:  # a broken install fails in many ways
@@ -92,9 +96,13 @@ def _kernel() -> Check:
         specs = KernelSpecManager().find_kernel_specs()
     except Exception as exc:  # jupyter_client missing or broken
         return Check(f"Jupyter kernel '{KERNEL_NAME}'", False, str(exc), FIX_INSTALL)
-    ok = KERNEL_NAME in specs
-    return Check(f"Jupyter kernel '{KERNEL_NAME}'", ok, specs.get(KERNEL_NAME, "not registered"),
-                 "" if ok else "make kernel (registers the venv's Python as a Jupyter kernel)")
+    registered = KERNEL_NAME in specs
+    spec_file = Path(specs.get(KERNEL_NAME, ".")) / "kernel.json"
+    current = registered and spec_file.is_file() and "labkit.kernel" in spec_file.read_text()
+    detail = specs.get(KERNEL_NAME, "not registered") + ("" if current or not registered else
+                                                         " (an older registration: notebooks would open as modified)")
+    return Check(f"Jupyter kernel '{KERNEL_NAME}'", current, detail,
+                 "" if current else "make kernel (registers the venv's Python as the kit's Jupyter kernel)")
 
 
 def _disk() -> Check:
@@ -126,8 +134,13 @@ CHECKS: tuple[Callable[[], Check], ...] = (
 
 
 def run_checks() -> list[Check]:
-    """Run every check (each one catches its own failures)."""
-    return [check() for check in CHECKS]
+    """Run every check (each one catches its own failures); the runtimes' import-time log lines are
+    kept off the screen (labkit.quiet)."""
+    from labkit.quiet import hide_import_noise, native_output_captured
+
+    hide_import_noise()
+    with native_output_captured():
+        return [check() for check in CHECKS]
 
 
 def report(checks: list[Check]) -> str:

@@ -17,5 +17,22 @@ class ModelFileError(LabkitError):
     """A model file (.pte, .pt, .ptl, .onnx) is missing, empty, truncated or of the wrong kind."""
 
 
-class ExerciseCheckError(LabkitError, AssertionError):
+class _ShownWithoutTraceback(LabkitError):
+    """An error IPython shows as its message alone (``_render_traceback_``): the learner reads the
+    hint, not a traceback through labkit. Outside IPython it is an ordinary exception."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {line}" if i == 0 else line
+                for i, line in enumerate(str(self).splitlines() or [""])]
+
+
+class ParameterError(_ShownWithoutTraceback, ValueError):
+    """A lab parameter has a wrong type, range or name; the message names the allowed values."""
+
+
+class ExerciseCheckError(_ShownWithoutTraceback, AssertionError):
     """An exercise answer is wrong; the message gives a hint."""
+
+
+class ClaimError(_ShownWithoutTraceback, AssertionError):
+    """A lab's claim was resolved as false by this run's measurements (expected, measured, what to do)."""

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from labkit.env import package_version
+from labkit.errors import ModelFileError, ParameterError
 from labkit.paths import build_dir
 
 
@@ -47,6 +48,10 @@ def state_fingerprint(module: nn.Module) -> str:
 def write_atomically(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file and a rename."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder; pass a file path inside it, e.g. {path / 'model.pte'}")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ParameterError(f"data must be the file's bytes, got {type(data).__name__}")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".partial")
     temporary.write_bytes(data)
@@ -72,8 +77,21 @@ def cached_artifact(path: Path, key: Mapping[str, object], make: Callable[[], by
     return path
 
 
+def _check_export_args(module: object, example_inputs: object, backend: object) -> None:
+    if not isinstance(module, nn.Module):
+        raise ParameterError(f"module must be a torch.nn.Module (e.g. model.module), got {type(module).__name__}")
+    if isinstance(example_inputs, torch.Tensor) or not isinstance(example_inputs, (tuple, list)):
+        raise ParameterError(f"example_inputs must be a tuple of tensors, got {type(example_inputs).__name__}; "
+                             f"write (x,) for one input")
+    if not example_inputs or not all(isinstance(x, torch.Tensor) for x in example_inputs):
+        raise ParameterError("example_inputs must be a non-empty tuple of tensors, e.g. (x,)")
+    if backend not in ("xnnpack", "portable"):
+        raise ParameterError(f"backend must be 'xnnpack' or 'portable', got {backend!r}")
+
+
 def lower_to_pte(module: nn.Module, example_inputs: tuple[torch.Tensor, ...], backend: str = "xnnpack") -> bytes:
     """``torch.export`` → ``to_edge_transform_and_lower`` (XNNPACK or none) → ``.pte`` bytes."""
+    _check_export_args(module, example_inputs, backend)
     from executorch.exir import to_edge_transform_and_lower
 
     partitioners = []
@@ -82,7 +100,7 @@ def lower_to_pte(module: nn.Module, example_inputs: tuple[torch.Tensor, ...], ba
 
         partitioners = [XnnpackPartitioner()]
     elif backend != "portable":
-        raise ValueError(f"backend must be 'xnnpack' or 'portable', got {backend!r}")
+        raise ParameterError(f"backend must be 'xnnpack' or 'portable', got {backend!r}")
     try:
         module.eval()
     except NotImplementedError:  # an exported graph (e.g. PT2E-quantized): its mode was fixed when it was exported
@@ -98,6 +116,9 @@ def export_pte(module: nn.Module, example_inputs: tuple[torch.Tensor, ...], path
     Lowered programs are also kept under ``build/pte-cache`` by their key, so a lab that lowers
     the same model as an earlier lab copies the file instead of lowering it again.
     """
+    _check_export_args(module, example_inputs, backend)
+    if Path(path).is_dir():
+        raise ModelFileError(f"{path} is a folder; pass a file path inside it, e.g. {Path(path) / 'model.pte'}")
     full_key = {"weights": state_fingerprint(module), "shapes": [tuple(x.shape) for x in example_inputs],
                 "backend": backend, **(key or {})}
     digest = hashlib.sha256(json.dumps({k: str(v) for k, v in full_key.items()}, sort_keys=True).encode()).hexdigest()

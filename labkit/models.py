@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from labkit.efficientnet_lite import WEIGHTS_PACKAGE, efficientnet_lite0
-from labkit.errors import WeightsUnavailableError
+from labkit.errors import LabkitError, ParameterError, WeightsUnavailableError
 from labkit.preprocessing import PreprocessSpec
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -58,6 +58,11 @@ class LoadedModel:
     def label(self) -> str:
         """Name for tables and plots; untrained models say so."""
         return self.name if self.trained else f"{self.name} (UNTRAINED)"
+
+    @property
+    def predicts_imagenet(self) -> bool:
+        """True when outputs are meaningful ImageNet-1k classes: real weights and 1000 classes."""
+        return self.trained and self.spec.num_classes == 1000
 
     def example_input(self, batch: int = 1) -> torch.Tensor:
         """A fixed, seeded example input of the right shape (for export and timing, not accuracy)."""
@@ -129,6 +134,12 @@ def _build_tiny_cnn(pretrained: bool) -> nn.Module:
     return model
 
 
+_TORCHVISION_WEIGHTS = {
+    "mobilenet_v2": "MobileNet_V2_Weights.IMAGENET1K_V1",
+    "mobilenet_v3_small": "MobileNet_V3_Small_Weights.IMAGENET1K_V1",
+    "resnet18": "ResNet18_Weights.IMAGENET1K_V1",
+}
+
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -142,18 +153,18 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "mobilenet_v2", "torchvision MobileNetV2", TORCHVISION_SPEC, 1000,
             "torchvision.models.mobilenet_v2, weights MobileNet_V2_Weights.IMAGENET1K_V1 (download)",
-            "BSD-3-Clause", False, _torchvision_builder("mobilenet_v2", "MobileNet_V2_Weights.IMAGENET1K_V1"),
+            "BSD-3-Clause", False, _torchvision_builder("mobilenet_v2", _TORCHVISION_WEIGHTS["mobilenet_v2"]),
         ),
         ModelSpec(
             "mobilenet_v3_small", "torchvision MobileNetV3-Small", TORCHVISION_SPEC, 1000,
             "torchvision.models.mobilenet_v3_small, weights MobileNet_V3_Small_Weights.IMAGENET1K_V1 (download)",
             "BSD-3-Clause", False,
-            _torchvision_builder("mobilenet_v3_small", "MobileNet_V3_Small_Weights.IMAGENET1K_V1"),
+            _torchvision_builder("mobilenet_v3_small", _TORCHVISION_WEIGHTS["mobilenet_v3_small"]),
         ),
         ModelSpec(
             "resnet18", "torchvision ResNet-18", TORCHVISION_SPEC, 1000,
             "torchvision.models.resnet18, weights ResNet18_Weights.IMAGENET1K_V1 (download)",
-            "BSD-3-Clause", False, _torchvision_builder("resnet18", "ResNet18_Weights.IMAGENET1K_V1"),
+            "BSD-3-Clause", False, _torchvision_builder("resnet18", _TORCHVISION_WEIGHTS["resnet18"]),
         ),
         ModelSpec(
             "tiny_cnn", "Tiny CNN for tests (untrained, 64×64 input)",
@@ -165,19 +176,51 @@ REGISTRY: dict[str, ModelSpec] = {
 
 
 def conv_bn_pairs(module: nn.Module) -> list[list[str]]:
-    """``[conv name, BatchNorm name]`` for every Conv2d followed by a BatchNorm2d in the same Sequential.
+    """``[conv name, BatchNorm name]`` for every BatchNorm2d that reads a Conv2d's output, which nothing else reads.
 
-    The format ``torch.ao.quantization.fuse_modules`` takes; also the pairs a BatchNorm fold applies to.
+    Found in the module's traced dataflow (``torch.fx.symbolic_trace``), so pairs outside ``Sequential``
+    blocks count too (ResNet's ``conv1``/``bn1``). The format ``torch.ao.quantization.fuse_modules``
+    takes; also the pairs a BatchNorm fold applies to. Lab 01 builds the same list by hand first.
     """
+    import torch.fx
+
     named = dict(module.named_modules())
-    pairs = []
-    for name, layer in named.items():
-        if isinstance(layer, nn.Conv2d) and "." in name:
-            parent, index = name.rsplit(".", 1)
-            follower = f"{parent}.{int(index) + 1}" if index.isdigit() else None
-            if follower and isinstance(named.get(follower), nn.BatchNorm2d):
-                pairs.append([name, follower])
-    return pairs
+
+    def is_a(node: torch.fx.Node, kind: type) -> bool:
+        return node.op == "call_module" and isinstance(named[node.target], kind)
+
+    try:
+        graph = torch.fx.symbolic_trace(module).graph
+    except Exception as exc:  # noqa: BLE001 — data-dependent control flow cannot be traced
+        raise LabkitError(f"cannot trace {type(module).__name__} with torch.fx ({type(exc).__name__}: {exc}); "
+                          f"list its [conv, bn] name pairs by hand") from exc
+    return [[n.args[0].target, n.target] for n in graph.nodes
+            if is_a(n, nn.BatchNorm2d) and is_a(n.args[0], nn.Conv2d) and len(n.args[0].users) == 1]
+
+
+def weights_availability(name: str) -> tuple[bool, str]:
+    """Whether ``name``'s pretrained weights can be loaded right now, and why not (without loading them)."""
+    spec = model_spec(name)
+    if name == "tiny_cnn":
+        return False, "tiny_cnn has no trained weights (it exists for fast tests)"
+    if spec.weights_offline:
+        return True, "its weights are installed with the kit"
+    import torchvision
+
+    weights = torchvision.models.get_weight(_TORCHVISION_WEIGHTS[name])
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
+    if cached.is_file():
+        return True, f"its weights are cached at {cached}"
+    if offline():
+        return False, f"its weights are not cached at {cached} and LABKIT_OFFLINE is set (no downloads)"
+    return True, f"torchvision will download its weights from {weights.url}"
+
+
+def model_spec(name: object) -> ModelSpec:
+    """The registry entry for ``name``, or a :class:`ParameterError` naming the models there are."""
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise ParameterError(f"unknown model {name!r}; choose one of {sorted(REGISTRY)}")
+    return REGISTRY[name]
 
 
 def load_model(name: str, pretrained: bool = True) -> LoadedModel:
@@ -186,9 +229,9 @@ def load_model(name: str, pretrained: bool = True) -> LoadedModel:
     ``pretrained=True`` loads real weights or raises :class:`WeightsUnavailableError` saying how to
     get them; ``pretrained=False`` gives random weights and warns loudly (:class:`UntrainedModelWarning`).
     """
-    if name not in REGISTRY:
-        raise KeyError(f"unknown model {name!r}; choose one of {sorted(REGISTRY)}")
-    spec = REGISTRY[name]
+    spec = model_spec(name)
+    if not isinstance(pretrained, bool):
+        raise ParameterError(f"pretrained must be True or False, got {pretrained!r}")
     module = spec.build(pretrained).eval()
     if not pretrained:
         warnings.warn(

@@ -19,6 +19,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+from labkit.errors import LabkitError, ModelFileError
+
+
+class NnapiModelError(ModelFileError, ValueError):
+    """A serialized NNAPI model that is truncated, of another version, or does not fit the inputs given."""
+
+
+class NnapiUnsupportedError(LabkitError, NotImplementedError):
+    """The reference executor does not implement an operation (or an option of one) the model uses."""
+
+
 _HEADER = struct.Struct("<6i")
 _OPERAND = struct.Struct("<iifi")
 _TRIPLE = struct.Struct("<3i")
@@ -96,7 +107,7 @@ class _Reader:
 
     def take(self, size: int) -> bytes:
         if self.offset + size > len(self.data):
-            raise ValueError(f"the serialized NNAPI model ends early: needed {size} bytes at offset {self.offset}, "
+            raise NnapiModelError(f"the serialized NNAPI model ends early: needed {size} bytes at offset {self.offset}, "
                              f"it has {len(self.data)} in all (truncated? re-run process_for_nnapi)")
         chunk = self.data[self.offset:self.offset + size]
         self.offset += size
@@ -109,9 +120,12 @@ class _Reader:
 def _as_bytes(serialized: torch.Tensor | bytes | bytearray) -> bytes:
     if isinstance(serialized, torch.Tensor):
         if serialized.dtype != torch.int32 or serialized.dim() != 1:
-            raise ValueError(f"expected the 1-D int32 tensor process_for_nnapi returns, got {serialized.dtype} "
-                             f"with shape {tuple(serialized.shape)}")
+            raise NnapiModelError(f"expected the 1-D int32 tensor process_for_nnapi returns, got {serialized.dtype} "
+                             f"with shape {tuple(serialized.shape)}; pass ser_model as it came")
         return serialized.contiguous().numpy().astype("<i4").tobytes()
+    if not isinstance(serialized, (bytes, bytearray, memoryview)):
+        raise NnapiModelError(f"expected the serialized model (the int32 tensor process_for_nnapi returns, or its "
+                              f"bytes), got {type(serialized).__name__}")
     return bytes(serialized)
 
 
@@ -127,16 +141,30 @@ def _constant(type_name: str, shape: tuple[int, ...], data: bytes) -> np.ndarray
 def decode(serialized: torch.Tensor | bytes, weights: Sequence[torch.Tensor] = ()) -> NnapiModel:
     """Decode a serialized NNAPI model (``ser_model`` from ``process_for_nnapi``) and attach its ``weights``.
 
-    Raises ``ValueError`` naming what is wrong when the data is truncated, has trailing bytes, or is
-    of another version.
+    Raises :class:`NnapiModelError` (a ``ValueError``) naming what is wrong when the data is truncated,
+    has trailing bytes, is of another version or is otherwise corrupt.
     """
+    if isinstance(weights, torch.Tensor) or not all(isinstance(w, torch.Tensor) for w in weights):
+        raise NnapiModelError("weights must be the used_weights list of tensors that process_for_nnapi returns")
+    try:
+        return _decode(serialized, weights)
+    except (IndexError, KeyError, ValueError, struct.error) as exc:
+        if isinstance(exc, LabkitError):
+            raise
+        raise NnapiModelError(f"the serialized NNAPI model is corrupt ({type(exc).__name__}: {exc}); "
+                              f"re-run process_for_nnapi and decode its ser_model unchanged") from exc
+
+
+def _decode(serialized: torch.Tensor | bytes, weights: Sequence[torch.Tensor]) -> NnapiModel:
     operand_names, operation_names = _names()
     reader = _Reader(_as_bytes(serialized))
     version, n_operands, n_values, n_operations, n_inputs, n_outputs = _HEADER.unpack(reader.take(_HEADER.size))
     if version != 1:
-        raise ValueError(f"serialized NNAPI model version {version}; this reader knows version 1 (torch 2.x)")
+        raise NnapiModelError(f"serialized NNAPI model version {version}; this reader knows version 1 (torch 2.x): "
+                              f"pass the ser_model that torch 2.x's process_for_nnapi returns")
     if min(n_operands, n_values, n_operations, n_inputs, n_outputs) < 0:
-        raise ValueError("negative counts in the header: this is not a serialized NNAPI model")
+        raise NnapiModelError("negative counts in the header: this is not a serialized NNAPI model; pass the ser_model "
+                              "tensor that process_for_nnapi returns")
     raw_operands = [_OPERAND.unpack(reader.take(_OPERAND.size)) for _ in range(n_operands)]
     values = [_TRIPLE.unpack(reader.take(_TRIPLE.size)) for _ in range(n_values)]
     raw_operations = [_TRIPLE.unpack(reader.take(_TRIPLE.size)) for _ in range(n_operations)]
@@ -159,8 +187,8 @@ def decode(serialized: torch.Tensor | bytes, weights: Sequence[torch.Tensor] = (
     arguments = reader.ints(sum(n_in + n_out for _, n_in, n_out in raw_operations))
     inputs, outputs = reader.ints(n_inputs), reader.ints(n_outputs)
     if reader.offset != len(reader.data):
-        raise ValueError(f"{len(reader.data) - reader.offset} bytes left after the model: not a model this reader "
-                         f"understands (or two models joined)")
+        raise NnapiModelError(f"{len(reader.data) - reader.offset} bytes left after the model: not a model this reader "
+                         f"understands (or two models joined); pass exactly the ser_model of one process_for_nnapi call")
     operands = tuple(Operand(i, operand_names.get(code, str(code)), tuple(shapes[i]), scale, zero_point,
                              constants.get(i, ("", None))[0], constants.get(i, ("", None))[1])
                      for i, (code, _rank, scale, zero_point) in enumerate(raw_operands))
@@ -204,8 +232,8 @@ def _strided_slice(op: Operation, values: dict[int, torch.Tensor]) -> torch.Tens
     begins, ends, strides = (values[i].flatten().tolist() for i in op.inputs[1:4])
     begin_mask, end_mask, shrink_mask = (_scalar(values, i) for i in op.inputs[4:7])
     if shrink_mask:
-        raise NotImplementedError(f"operation {op.index} (STRIDED_SLICE) uses a shrink-axis mask; the reference "
-                                  f"executor does not")
+        raise NnapiUnsupportedError(f"operation {op.index} (STRIDED_SLICE) uses a shrink-axis mask; the reference "
+                                  f"executor does not: slice without dropping the axis (then reshape) to check it")
     index = tuple(slice(None if begin_mask >> d & 1 else int(begins[d]), None if end_mask >> d & 1 else int(ends[d]),
                         int(strides[d])) for d in range(x.dim()))
     return x[index]
@@ -213,12 +241,13 @@ def _strided_slice(op: Operation, values: dict[int, torch.Tensor]) -> torch.Tens
 
 def _average_pool(op: Operation, values: dict[int, torch.Tensor]) -> torch.Tensor:
     if len(op.inputs) != 11:
-        raise NotImplementedError(f"operation {op.index} (AVERAGE_POOL_2D) uses implicit padding; the reference "
+        raise NnapiUnsupportedError(f"operation {op.index} (AVERAGE_POOL_2D) uses implicit padding; the reference "
                                   f"executor reads the explicit-padding form the PyTorch converter writes")
     x = values[op.inputs[0]]
     left, right, top, bottom, stride_w, stride_h, width, height, fuse = (_scalar(values, i) for i in op.inputs[1:10])
     if left or right or top or bottom:
-        raise NotImplementedError(f"operation {op.index} (AVERAGE_POOL_2D) pads; the reference executor does not")
+        raise NnapiUnsupportedError(f"operation {op.index} (AVERAGE_POOL_2D) pads; the reference executor does not: "
+                                    f"check a model whose pooling has no padding")
     nchw = bool(values[op.inputs[10]].item())
     image = x if nchw else x.permute(0, 3, 1, 2)
     out = _FUSED[fuse](torch.nn.functional.avg_pool2d(image, (height, width), (stride_h, stride_w)))
@@ -275,34 +304,40 @@ def run_reference(model: NnapiModel, inputs: Sequence[torch.Tensor]) -> list[tor
     which catches converter bugs a driver would trip over. It is a check, not NNAPI: no driver,
     no accelerator, and only the operations listed in ``REFERENCE_OPERATIONS``.
     """
+    if not isinstance(model, NnapiModel):
+        raise NnapiModelError(f"run_reference takes the NnapiModel that decode() returns, got {type(model).__name__}")
+    if isinstance(inputs, torch.Tensor) or not all(isinstance(t, torch.Tensor) for t in inputs):
+        raise NnapiModelError("inputs must be a list with one tensor per model input, e.g. [x] (not x itself)")
     values: dict[int, torch.Tensor] = {}
     for operand in model.operands:
         if operand.value is not None:
             values[operand.index] = _real(operand)
         elif operand.source.startswith("weights["):
-            raise ValueError(f"operand {operand.index} needs {operand.source}: pass the used_weights list to decode()")
+            raise NnapiModelError(f"operand {operand.index} needs {operand.source}: pass the used_weights list to decode()")
     if len(inputs) != len(model.inputs):
-        raise ValueError(f"the model has {len(model.inputs)} input(s), got {len(inputs)}")
+        raise NnapiModelError(f"the model has {len(model.inputs)} input(s), got {len(inputs)}; pass one tensor per input")
     for index, tensor in zip(model.inputs, inputs):
         expected = model.operands[index].shape
         if tuple(tensor.shape) != expected:
-            raise ValueError(f"input operand {index} has shape {expected} (NNAPI layout), got {tuple(tensor.shape)}")
+            raise NnapiModelError(f"input operand {index} has shape {expected} (NNAPI layout), got {tuple(tensor.shape)}; "
+                                  f"an NHWC model takes x.permute(0, 2, 3, 1).contiguous()")
         values[index] = _snap(tensor.float(), model.operands[index])
     for op in model.operations:
         output = model.operands[op.outputs[0]]
         if output.type not in ("TENSOR_FLOAT32", _QUANT8):
-            raise NotImplementedError(f"operation {op.index} ({op.type}) produces {output.type}: the reference "
-                                      f"executor simulates float32 and uint8 tensors only")
+            raise NnapiUnsupportedError(f"operation {op.index} ({op.type}) produces {output.type}: the reference "
+                                      f"executor simulates float32 and uint8 tensors only: check a float32 or quint8 model")
         run = _REFERENCE_OPS.get(op.type)
         if run is None:
-            raise NotImplementedError(f"operation {op.index} is {op.type}; the reference executor implements "
-                                      f"{sorted(_REFERENCE_OPS)}")
+            raise NnapiUnsupportedError(f"operation {op.index} is {op.type}; the reference executor implements "
+                                      f"{sorted(_REFERENCE_OPS)}: check a model made of those, or on a device")
         result = run(op, values)
         declared = output.shape
         if len(declared) != result.dim() or any(d not in (0, r) for d, r in zip(declared, result.shape)):
-            raise ValueError(f"operation {op.index} ({op.type}) computes shape {tuple(result.shape)} but the serialized "
+            raise NnapiModelError(f"operation {op.index} ({op.type}) computes shape {tuple(result.shape)} but the serialized "
                              f"model declares operand {output.index} as {declared}: the conversion is inconsistent "
-                             f"(a real NNAPI driver would reject or mis-run this model)")
+                             f"(a real NNAPI driver would reject or mis-run this model); "
+                                  f"fix the model or its layout before converting, or report the converter bug")
         values[op.outputs[0]] = _snap(result, output)
     return [values[index] for index in model.outputs]
 

@@ -92,3 +92,47 @@ class ExecuTorchTrainer:
         if self.steps == 0:
             raise LabkitError("no parameters yet: ExecuTorch exposes them after the first step")
         return {name: value.detach().clone() for name, value in self.module.named_parameters().items()}
+
+
+# Each registry model's backbone as units in forward order (what lab 06 unfreezes from the end).
+UNIT_NAMES: dict[str, list[str]] = {
+    "efficientnet_lite0": ["stem", *[f"blocks.{i}" for i in range(16)], "head"],
+    "mobilenet_v2": [f"features.{i}" for i in range(19)],
+    "mobilenet_v3_small": [f"features.{i}" for i in range(13)],
+    "resnet18": ["stem", "layer1", "layer2", "layer3", "layer4"],
+    "tiny_cnn": ["block1", "block2"],
+}
+
+
+def backbone_unit_names(model_name: str) -> list[str]:
+    """The names of ``model_name``'s backbone units in forward order (no model is built)."""
+    if model_name not in UNIT_NAMES:
+        raise LabkitError(f"no backbone units known for {model_name!r}; known: {sorted(UNIT_NAMES)}")
+    return list(UNIT_NAMES[model_name])
+
+
+def backbone_units(model_name: str, module: nn.Module) -> tuple[list[tuple[str, nn.Module]], nn.Module]:
+    """``model_name``'s backbone split into units (sharing the model's parameters) and its global pooling.
+
+    ``nn.Sequential(*unit modules, pool, nn.Flatten())`` computes the pooled features the model's
+    classifier sees. Units are the model's own blocks; where the model calls several modules by name
+    (ResNet's ``conv1, bn1, relu, maxpool``; TinyCNN's conv–BN–ReLU triples), they are grouped in a
+    ``Sequential``.
+    """
+    names = backbone_unit_names(model_name)
+    if model_name == "efficientnet_lite0":
+        modules = [module.stem, *module.blocks, module.head]
+        pool = module.pool
+    elif model_name in ("mobilenet_v2", "mobilenet_v3_small"):
+        modules = list(module.features)
+        pool = getattr(module, "avgpool", None) or nn.AdaptiveAvgPool2d(1)  # MobileNetV2 pools in forward()
+    elif model_name == "resnet18":
+        modules = [nn.Sequential(module.conv1, module.bn1, module.relu, module.maxpool),
+                   module.layer1, module.layer2, module.layer3, module.layer4]
+        pool = module.avgpool
+    else:  # tiny_cnn
+        modules = [module.features[:3], module.features[3:]]
+        pool = module.pool
+    if len(modules) != len(names):
+        raise LabkitError(f"{model_name} has {len(modules)} backbone units, the table expects {len(names)}")
+    return list(zip(names, modules)), pool

@@ -7,6 +7,9 @@ from typing import Callable, Iterable
 
 import torch
 
+from labkit.bench import _first_call
+from labkit.errors import ImageInputError, ParameterError
+
 
 @dataclass(frozen=True)
 class Parity:
@@ -31,12 +34,27 @@ def compare(reference: Callable[[torch.Tensor], torch.Tensor], candidate: Callab
     ``mean_kl`` is the mean KL divergence of the candidate's softmax from the reference's.
     """
     max_diff, abs_sum, count, agree, kl_sum, inputs = 0.0, 0.0, 0, 0, 0.0, 0
+    if not callable(reference) or not callable(candidate):
+        raise ParameterError("compare(reference, candidate, batches) takes two callables (modules or runners) "
+                             "and an iterable of input batches; did you swap the arguments?")
+    if isinstance(batches, torch.Tensor):
+        raise ParameterError(f"batches must be a list (or iterable) of input batches, got one tensor shaped "
+                             f"{tuple(batches.shape)}; pass [x]")
     with torch.no_grad():
         for batch in batches:
-            expected = reference(batch).float()
-            got = candidate(batch).float()
+            if not isinstance(batch, torch.Tensor) or batch.dim() < 2:
+                got = tuple(batch.shape) if isinstance(batch, torch.Tensor) else type(batch).__name__
+                raise ImageInputError(f"each batch must be an N × … input tensor, got {got}; add the batch "
+                                      f"dimension with x[None]")
+            expected, got = _first_call(reference, batch, "the reference"), _first_call(candidate, batch, "the candidate")
+            for who, out in (("reference", expected), ("candidate", got)):
+                if not isinstance(out, torch.Tensor):
+                    raise ParameterError(f"the {who} returned a {type(out).__name__}, not a logits tensor; wrap it "
+                                         f"so it returns one tensor, e.g. lambda x: model(x)[0]")
+            expected, got = expected.float(), got.float()
             if got.shape != expected.shape:
-                raise ValueError(f"output shapes differ: reference {tuple(expected.shape)}, candidate {tuple(got.shape)}")
+                raise ParameterError(f"output shapes differ: reference {tuple(expected.shape)}, candidate "
+                                     f"{tuple(got.shape)}; compare models with the same classes and input batch")
             diff = (got - expected).abs()
             max_diff = max(max_diff, float(diff.max()))
             abs_sum += float(diff.sum())
@@ -47,5 +65,5 @@ def compare(reference: Callable[[torch.Tensor], torch.Tensor], candidate: Callab
             kl_sum += float((log_p.exp() * (log_p - log_q)).sum())
             inputs += batch.shape[0]
     if inputs == 0:
-        raise ValueError("no inputs to compare")
+        raise ParameterError("no inputs to compare: batches was empty; pass at least one input batch")
     return Parity(inputs, max_diff, abs_sum / count, agree / inputs, kl_sum / inputs)

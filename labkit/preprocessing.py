@@ -22,7 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labkit.errors import ImageInputError
+from labkit.errors import ImageInputError, ParameterError
+
+INTERPOLATIONS = ("bilinear", "bicubic")  # what resize_short_side can do with half-pixel centres (and antialias)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,26 @@ class PreprocessSpec:
     value_scale: float = 1.0 / 255.0
     notes: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        for name in ("resize_short_side", "crop_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"PreprocessSpec.{name} must be a whole number of pixels ≥ 1, got {value!r}")
+        for name in ("mean", "std"):
+            value = getattr(self, name)
+            if (not isinstance(value, (tuple, list)) or len(value) != 3
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+                raise ParameterError(f"PreprocessSpec.{name} must be three numbers (R, G, B), got {value!r}")
+        if any(v == 0 for v in self.std):
+            raise ParameterError(f"PreprocessSpec.std must not contain 0 (it divides), got {self.std!r}; "
+                                 f"e.g. std=(0.229, 0.224, 0.225) or (0.5, 0.5, 0.5)")
+        if self.interpolation not in INTERPOLATIONS:
+            raise ParameterError(f"PreprocessSpec.interpolation must be one of {list(INTERPOLATIONS)}, "
+                                 f"got {self.interpolation!r}")
+        if not isinstance(self.value_scale, (int, float)) or isinstance(self.value_scale, bool) or self.value_scale <= 0:
+            raise ParameterError(f"PreprocessSpec.value_scale must be a number > 0 (1/255 for 0–255 pixels), "
+                                 f"got {self.value_scale!r}")
+
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
         """Shape of the model input this spec produces for one image."""
@@ -55,12 +77,19 @@ class PreprocessSpec:
     @classmethod
     def from_json(cls, text: str) -> "PreprocessSpec":
         """Inverse of :meth:`to_json`; unknown keys are an error so typos do not pass silently."""
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise ParameterError(f"a preprocess spec must be JSON text as to_json() writes it ({exc}); "
+                                 f"re-create it with spec.save(path)") from exc
+        if not isinstance(data, dict):
+            raise ParameterError(f"a preprocess spec is a JSON object with keys like crop_size, got {type(data).__name__}; "
+                                 f"re-create it with spec.save(path)")
         data.pop("input_shape", None)
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown keys in preprocess spec: {sorted(unknown)}; expected a subset of {sorted(known)}")
+            raise ParameterError(f"unknown keys in preprocess spec: {sorted(unknown)}; expected a subset of {sorted(known)}")
         for key in ("mean", "std"):
             if key in data:
                 data[key] = tuple(data[key])
@@ -76,6 +105,9 @@ class PreprocessSpec:
 
 def resized_size(height: int, width: int, short_side: int) -> tuple[int, int]:
     """Output (height, width) when the short side becomes ``short_side`` (long side truncated)."""
+    if min(height, width) < 1:
+        raise ImageInputError(f"cannot resize an image of {height}×{width} pixels: it is empty; "
+                              f"pass an image with at least one pixel")
     if height <= width:
         return short_side, int(width * short_side / height)
     return int(height * short_side / width), short_side
@@ -98,11 +130,30 @@ def rgb_to_chw_float(image: np.ndarray) -> torch.Tensor:
             f"expected an RGB image as a height × width × 3 uint8 array, got {got}; "
             f"load files with labkit.data.load_rgb(), which converts any mode to RGB"
         )
+    if 0 in image.shape:
+        raise ImageInputError(f"the image array has shape {image.shape}: no pixels; pass an image with at least "
+                              f"one pixel (did a crop or slice come out empty?)")
     return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).to(torch.float32).contiguous()
+
+
+def _check_chw(chw: object, step: str, need_float: bool = True) -> None:
+    if not isinstance(chw, torch.Tensor) or chw.dim() != 3 or chw.shape[0] != 3 or 0 in chw.shape:
+        got = f"{type(chw).__name__} {tuple(chw.shape) if isinstance(chw, torch.Tensor) else ''}".strip()
+        raise ImageInputError(f"{step} takes a 3 × H × W tensor (channels first, no batch dimension), got {got}; "
+                              f"make one with rgb_to_chw_float(load_rgb(...))")
+    if need_float and not chw.is_floating_point():
+        raise ImageInputError(f"{step} takes a float tensor (values 0–255), got {chw.dtype}; convert with .float()")
+
+
+def _check_spec(spec: object) -> None:
+    if not isinstance(spec, PreprocessSpec):
+        raise ParameterError(f"spec must be a PreprocessSpec (e.g. model.spec.preprocess), got {type(spec).__name__}")
 
 
 def resize_short_side(chw: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
     """Step 3 of the pipeline on a 3 × H × W float tensor."""
+    _check_chw(chw, "resize_short_side")
+    _check_spec(spec)
     height, width = chw.shape[-2:]
     size = resized_size(height, width, spec.resize_short_side)
     return F.interpolate(chw[None], size=size, mode=spec.interpolation, align_corners=False,
@@ -111,12 +162,17 @@ def resize_short_side(chw: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
 
 def center_crop(chw: torch.Tensor, crop: int) -> torch.Tensor:
     """Step 4 of the pipeline on a 3 × H × W tensor."""
+    _check_chw(chw, "center_crop", need_float=False)
+    if isinstance(crop, bool) or not isinstance(crop, int) or crop < 1:
+        raise ParameterError(f"crop must be a whole number of pixels ≥ 1, got {crop!r}")
     top, left = center_crop_offsets(chw.shape[-2], chw.shape[-1], crop)
     return chw[:, top:top + crop, left:left + crop]
 
 
 def normalize(chw: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
     """Step 5: scale to [0, 1] and normalize each channel with the spec's mean and std."""
+    _check_chw(chw, "normalize")
+    _check_spec(spec)
     mean = torch.tensor(spec.mean, dtype=torch.float32).view(3, 1, 1)
     std = torch.tensor(spec.std, dtype=torch.float32).view(3, 1, 1)
     return (chw * spec.value_scale - mean) / std
@@ -124,6 +180,7 @@ def normalize(chw: torch.Tensor, spec: PreprocessSpec) -> torch.Tensor:
 
 def preprocess(image: np.ndarray, spec: PreprocessSpec) -> torch.Tensor:
     """RGB uint8 H × W × 3 → model input 1 × 3 × crop × crop (contiguous NCHW float32)."""
+    _check_spec(spec)
     chw = rgb_to_chw_float(image)
     chw = center_crop(resize_short_side(chw, spec), spec.crop_size)
     return normalize(chw, spec)[None].contiguous()
@@ -131,6 +188,7 @@ def preprocess(image: np.ndarray, spec: PreprocessSpec) -> torch.Tensor:
 
 def preprocess_steps(image: np.ndarray, spec: PreprocessSpec) -> dict[str, torch.Tensor]:
     """Every intermediate of :func:`preprocess`, for showing the pipeline step by step."""
+    _check_spec(spec)
     chw = rgb_to_chw_float(image)
     resized = resize_short_side(chw, spec)
     cropped = center_crop(resized, spec.crop_size)
@@ -140,6 +198,12 @@ def preprocess_steps(image: np.ndarray, spec: PreprocessSpec) -> dict[str, torch
 
 def denormalize(nchw: torch.Tensor, spec: PreprocessSpec) -> np.ndarray:
     """Model input back to a displayable H × W × 3 uint8 image (for plots)."""
+    _check_spec(spec)
+    if (not isinstance(nchw, torch.Tensor) or nchw.dim() not in (3, 4) or nchw.numel() == 0
+            or nchw.numel() != 3 * nchw.shape[-2] * nchw.shape[-1]):
+        got = tuple(nchw.shape) if isinstance(nchw, torch.Tensor) else type(nchw).__name__
+        raise ImageInputError(f"denormalize takes one image as 1 × 3 × H × W or 3 × H × W, got {got}; "
+                              f"pick one image of a batch with x[i]")
     mean = torch.tensor(spec.mean).view(3, 1, 1)
     std = torch.tensor(spec.std).view(3, 1, 1)
     chw = (nchw.reshape(3, *nchw.shape[-2:]) * std + mean) / spec.value_scale

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +118,9 @@ def events_table(inspector_frame: pd.DataFrame) -> pd.DataFrame:
 def profile(pte: str | Path, etrecord: str | Path | None, x: torch.Tensor, runs: int, workdir: Path) -> pd.DataFrame:
     """Run a ``.pte`` ``runs`` times with ETDump enabled and return :func:`events_table` of the
     Inspector's events. Lab 05 makes these calls itself; later labs use this shortcut.
+
+    The program runs in this process, on its ExecuTorch thread pool as it is (:func:`labkit.etpool.pool_size`
+    threads): profiling never resizes the pool.
     """
     from executorch.devtools import Inspector
     from executorch.runtime import Runtime
@@ -131,5 +135,7 @@ def profile(pte: str | Path, etrecord: str | Path | None, x: torch.Tensor, runs:
     program.write_etdump_result_to_file(str(etdump_path), str(workdir / "debug.bin"))
     if not etdump_path.is_file():
         raise ModelFileError(f"no ETDump was written to {etdump_path}: this executorch build lacks devtools support")
-    inspector = Inspector(etdump_path=str(etdump_path), etrecord=str(etrecord) if etrecord else None)
-    return events_table(inspector.to_dataframe())
+    with warnings.catch_warnings():  # "Output Buffer not found" for every output ETDump did not record: noise
+        warnings.filterwarnings("ignore", "Output Buffer not found")
+        inspector = Inspector(etdump_path=str(etdump_path), etrecord=str(etrecord) if etrecord else None)
+        return events_table(inspector.to_dataframe())

@@ -17,6 +17,22 @@ from typing import Callable, Iterable, Sequence
 import torch
 from torch.fx import Node
 
+from labkit.errors import ParameterError
+
+
+def _check_tensor(name: str, value: object) -> None:
+    if not isinstance(value, torch.Tensor) or value.numel() == 0:
+        got = f"an empty tensor {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ParameterError(f"{name} must be a non-empty torch.Tensor, got {got}; e.g. conv.weight.detach()")
+
+
+def _check_params(x: torch.Tensor, params: object) -> None:
+    if not isinstance(params, QParams):
+        raise ParameterError(f"params must be the QParams that qparams(x, …) returns, got {type(params).__name__}")
+    if params.axis is not None and (params.axis >= x.dim() or x.shape[params.axis] != params.scale.numel()):
+        raise ParameterError(f"these per-channel QParams have {params.scale.numel()} scales along axis {params.axis}, "
+                             f"but the tensor is shaped {tuple(x.shape)}; compute qparams from this tensor")
+
 
 @dataclass(frozen=True)
 class QParams:
@@ -36,8 +52,8 @@ class QParams:
 
 def integer_range(bits: int, signed: bool) -> tuple[int, int]:
     """(qmin, qmax) of a ``bits``-bit integer, e.g. (-128, 127) or (0, 255) for 8 bits."""
-    if not 2 <= bits <= 16:
-        raise ValueError(f"bits must be between 2 and 16, got {bits}")
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 16:
+        raise ParameterError(f"bits must be a whole number between 2 and 16 (8 for int8), got {bits!r}")
     return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
 
 
@@ -45,6 +61,10 @@ def qparams(x: torch.Tensor, bits: int = 8, symmetric: bool = True, per_channel:
             axis: int = 0) -> QParams:
     """Min/max quantization parameters of ``x``; symmetric uses signed, affine uses unsigned integers."""
     qmin, qmax = integer_range(bits, signed=symmetric)
+    _check_tensor("x", x)
+    if per_channel and not -x.dim() <= axis < x.dim():
+        raise ParameterError(f"axis {axis} does not exist in a tensor shaped {tuple(x.shape)}; per-channel "
+                             f"quantization of conv weights uses axis=0 (output channels)")
     x = x.detach().to(torch.float32)
     if per_channel:
         flat = x.transpose(0, axis).reshape(x.shape[axis], -1)
@@ -72,6 +92,8 @@ def _broadcast(values: torch.Tensor, like: torch.Tensor, axis: int | None) -> to
 
 def quantize(x: torch.Tensor, params: QParams) -> torch.Tensor:
     """``clamp(round(x / scale) + zero_point, qmin, qmax)`` as an int64 tensor."""
+    _check_tensor("x", x)
+    _check_params(x, params)
     scale = _broadcast(params.scale, x, params.axis)
     zero_point = _broadcast(params.zero_point, x, params.axis)
     return torch.clamp(torch.round(x / scale) + zero_point, params.qmin, params.qmax).to(torch.int64)
@@ -79,6 +101,8 @@ def quantize(x: torch.Tensor, params: QParams) -> torch.Tensor:
 
 def dequantize(q: torch.Tensor, params: QParams) -> torch.Tensor:
     """``(q - zero_point) * scale`` as float32."""
+    _check_tensor("q", q)
+    _check_params(q, params)
     scale = _broadcast(params.scale, q, params.axis)
     zero_point = _broadcast(params.zero_point, q, params.axis)
     return (q - zero_point).to(torch.float32) * scale
@@ -91,6 +115,11 @@ def fake_quantize(x: torch.Tensor, params: QParams) -> torch.Tensor:
 
 def sqnr_db(reference: torch.Tensor, approximation: torch.Tensor) -> float:
     """Signal-to-quantization-noise ratio in dB (higher is better; +6 dB ≈ one more bit)."""
+    _check_tensor("reference", reference)
+    _check_tensor("approximation", approximation)
+    if reference.shape != approximation.shape:
+        raise ParameterError(f"reference {tuple(reference.shape)} and approximation {tuple(approximation.shape)} "
+                             f"differ in shape; compare a tensor with its own fake_quantize(...)")
     noise = float(((reference - approximation) ** 2).sum())
     signal = float((reference ** 2).sum())
     return float("inf") if noise == 0 else 10.0 * torch.log10(torch.tensor(signal / noise)).item()
@@ -105,6 +134,9 @@ def keep_float_filter(module_names: Iterable[str]) -> Callable[[Node], bool]:
     """
     from torchao.quantization.pt2e.quantizer import get_module_name_filter
 
+    if isinstance(module_names, str):
+        raise ParameterError(f"module_names must be a list of names, got the string {module_names!r}; "
+                             f"write [{module_names!r}]")
     filters = [get_module_name_filter(name) for name in module_names]
     return lambda node: not any(matches(node) for matches in filters)
 
@@ -156,6 +188,12 @@ def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[to
                                                                           get_symmetric_quantization_config)
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
+    if not isinstance(exported, torch.export.ExportedProgram):
+        raise ParameterError(f"ptq_xnnpack takes a torch.export.ExportedProgram, got {type(exported).__name__}; "
+                             f"pass torch.export.export(model.eval(), (x,))")
+    if isinstance(keep_float, str):
+        raise ParameterError(f"keep_float must be a list of unit names, got the string {keep_float!r}; "
+                             f"write [{keep_float!r}]")
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
     if keep_float:
         quantizer.set_filter_function(keep_float_filter(keep_float))
@@ -166,7 +204,7 @@ def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[to
             prepared(batch)
             seen += batch.shape[0]
     if seen == 0:
-        raise ValueError("no calibration batches: pass at least one input batch so the observers see real ranges")
+        raise ParameterError("no calibration batches: pass at least one input batch so the observers see real ranges")
     return convert_pt2e(prepared)
 
 

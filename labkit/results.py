@@ -18,10 +18,15 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 from labkit.env import environment
+from labkit.errors import LabkitError
 from labkit.paths import results_dir
 
 STORE_NAME = "results.jsonl"
 PROGRESS_NAME = "progress.jsonl"  # exercise checks (labkit.checks), read by labkit.progress and labkit.collect
+
+
+class ResultsError(LabkitError, ValueError):
+    """A results folder or rows that cannot be stored as they are."""
 
 
 def parse_jsonl(text: str, where: str) -> list[dict[str, object]]:
@@ -53,12 +58,26 @@ class ResultsStore:
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else results_dir()
+        if self.root.exists() and not self.root.is_dir():
+            raise ResultsError(f"{self.root} is a file, not a results folder; pass a folder (it is created if missing)")
         self.root.mkdir(parents=True, exist_ok=True)
         self.path = self.root / STORE_NAME
 
     def append(self, lab: str, rows: Iterable[Mapping[str, object]], config: Mapping[str, object],
                run_id: str | None = None) -> list[dict[str, object]]:
         """Append ``rows`` (metric dicts) for ``lab``; returns the records as written."""
+        if not isinstance(lab, str) or not lab:
+            raise ResultsError(f"lab must be the lab's name, e.g. '00_baseline', got {lab!r}")
+        if isinstance(rows, Mapping):
+            raise ResultsError("rows must be a list of dicts, got one dict; wrap it: store.append(lab, [row], config)")
+        rows = list(rows)
+        bad = [row for row in rows if not isinstance(row, Mapping)]
+        if bad:
+            raise ResultsError(f"each row must be a dict of metric names to values, got {type(bad[0]).__name__}: "
+                               f"{str(bad[0])[:80]}; e.g. latency.as_row()")
+        if not isinstance(config, Mapping):
+            raise ResultsError(f"config must be a dict of the run's parameters (e.g. {{'MODEL': MODEL}}), "
+                               f"got {type(config).__name__}")
         run_id = run_id or new_run_id()
         env = environment()
         timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -10,6 +10,12 @@ from pathlib import Path
 import torch
 from torch.utils import benchmark
 
+from labkit.errors import LabkitError, ParameterError
+
+
+class PlatformError(LabkitError, RuntimeError):
+    """This machine does not offer what a measurement needs (e.g. no ``/proc/cpuinfo`` outside Linux)."""
+
 
 @dataclass(frozen=True)
 class CpuFeatures:
@@ -38,8 +44,12 @@ def cpu_features(cpuinfo: str | None = None, cores: int | None = None) -> CpuFea
     if cpuinfo is None:
         path = Path("/proc/cpuinfo")
         if not path.is_file():
-            raise RuntimeError("no /proc/cpuinfo: the roofline section needs Linux; pass cpuinfo= text to try it")
+            raise PlatformError("no /proc/cpuinfo: the roofline section needs Linux; pass cpuinfo= text to try it")
         cpuinfo = path.read_text()
+    if not isinstance(cpuinfo, str):
+        raise ParameterError(f"cpuinfo must be the text of /proc/cpuinfo (a str), got {type(cpuinfo).__name__}")
+    if cores is not None and (isinstance(cores, bool) or not isinstance(cores, int) or cores < 1):
+        raise ParameterError(f"cores must be a whole number ≥ 1 (or None for this process's CPUs), got {cores!r}")
     fields = _cpuinfo_fields(cpuinfo)
     flags = frozenset((fields.get("flags") or fields.get("Features") or "").split())
     if "avx512f" in flags:
@@ -62,8 +72,11 @@ def peak_gflops(cores: int, simd_bits: int, fma_units: int, ghz: float, element_
     ``element_bits=32`` gives fp32. For int8 dot-product instructions (VNNI: four int8 products summed
     into each 32-bit lane per instruction) pass ``element_bits=8``.
     """
-    if min(cores, simd_bits, fma_units) <= 0 or ghz <= 0:
-        raise ValueError("cores, simd_bits, fma_units and ghz must be positive")
+    numbers = {"cores": cores, "simd_bits": simd_bits, "fma_units": fma_units, "ghz": ghz, "element_bits": element_bits}
+    bad = {k: v for k, v in numbers.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0}
+    if bad:
+        raise ParameterError(f"cores, simd_bits, fma_units, ghz and element_bits must be positive numbers, got {bad}; "
+                             f"e.g. peak_gflops(2, 512, 2, 2.6)")
     lanes = simd_bits // element_bits
     return cores * lanes * fma_units * 2 * ghz
 
@@ -80,6 +93,12 @@ class MatmulSpeed:
 
 def measure_matmul(n: int = 2048, threads: int | None = None, min_run_time: float = 1.0) -> MatmulSpeed:
     """GFLOP/s of ``a @ b`` for n × n fp32 matrices (2·n³ operations)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParameterError(f"n must be a whole number ≥ 1 (the matrix side, e.g. 2048), got {n!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ParameterError(f"threads must be a whole number ≥ 1 or None, got {threads!r}")
+    if isinstance(min_run_time, bool) or not isinstance(min_run_time, (int, float)) or not min_run_time > 0:
+        raise ParameterError(f"min_run_time must be a number of seconds > 0, got {min_run_time!r}")
     threads = threads or torch.get_num_threads()
     generator = torch.Generator().manual_seed(0)
     a, b = torch.rand(n, n, generator=generator), torch.rand(n, n, generator=generator)

@@ -8,7 +8,11 @@ then treat every runtime alike.
 
 from __future__ import annotations
 
+import pickle
 import struct
+import subprocess
+import sys
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
@@ -18,8 +22,9 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from labkit import executorch_errors
-from labkit.errors import ImageInputError, ModelFileError
+from labkit import etpool, executorch_errors
+from labkit.errors import ImageInputError, LabkitError, ModelFileError, ParameterError
+from labkit.quiet import native_output_captured
 
 # ExecuTorch ScalarType codes (c10 numbering) for the dtypes the labs use.
 _ET_DTYPES: dict[int, torch.dtype] = {
@@ -58,8 +63,25 @@ class Runner(ABC):
         """Run one batch; ``x`` is NCHW float32."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise ImageInputError(f"{self.name} takes a torch.Tensor batch (N × C × H × W), got {type(x).__name__}; "
+                                  f"make one with labkit.preprocessing.preprocess(image, spec)")
         with torch.no_grad():
-            return self.run(x)
+            try:
+                return self.run(x)
+            except LabkitError:
+                raise
+            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+                first = (str(exc).strip().splitlines() or [""])[0][:300]
+                expected = getattr(self, "input_sizes", None)
+                if expected is not None and tuple(x.shape) == tuple(expected) and x.dtype == torch.float32:
+                    raise LabkitError(f"{self.name} ({self.kind}) failed on an input of the shape and dtype it was made "
+                                      f"for ({type(exc).__name__}: {first}): the model or runtime failed, not the "
+                                      f"input. Re-run the cell that made it; if it repeats, report it") from exc
+                raise ImageInputError(f"{self.name} ({self.kind}) could not run an input shaped {tuple(x.shape)} "
+                                      f"{x.dtype} ({type(exc).__name__}: {first}); if that is not the shape, dtype and "
+                                      f"batch dimension the model was made for, pass those (e.g. model.example_input()); "
+                                      f"if it is, the model itself failed") from exc
 
     @property
     def file_size_bytes(self) -> int | None:
@@ -86,6 +108,8 @@ class EagerRunner(Runner):
 
 
 def _require_file(path: Path, what: str, how_made: str) -> None:
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a {what} file; pass the path of the file inside it")
     if not path.is_file():
         raise ModelFileError(f"no {what} file at {path}; {how_made}")
     if path.stat().st_size == 0:
@@ -146,24 +170,12 @@ def check_pte_header(path: Path) -> None:
             raise ModelFileError(f"{path} is truncated: {size:,} of {expected:,} bytes; {how}")
 
 
-class _ThreadPoolState:
-    """Mirror of the ExecuTorch runtime's one process-wide thread pool.
+def set_executorch_threads(threads: int) -> int:
+    """Size this process's ExecuTorch thread pool to ``threads`` if no program can have loaded yet;
+    return the size it has. It never resizes a pool a program may use (see :mod:`labkit.etpool`)."""
+    from labkit import etpool
 
-    XNNPACK binds a program to the pool that exists when the program is loaded, and
-    ``_unsafe_reset_threadpool`` replaces that pool: a program loaded before a reset must not run
-    after it. Each reset made through :func:`set_executorch_threads` bumps ``generation``.
-    """
-
-    generation = 0
-
-
-def set_executorch_threads(threads: int) -> None:
-    """Resize the ExecuTorch thread pool (only before loading programs: see :class:`_ThreadPoolState`)."""
-    from executorch.extension.pybindings import portable_lib
-
-    if portable_lib._threadpool_get_thread_count() != threads:
-        portable_lib._unsafe_reset_threadpool(threads)
-        _ThreadPoolState.generation += 1
+    return etpool.pin(threads)
 
 
 class ExecuTorchRunner(Runner):
@@ -172,7 +184,9 @@ class ExecuTorchRunner(Runner):
     Inputs are checked against the program's metadata (rank, dtype, static sizes) and made
     contiguous: a non-contiguous (e.g. channels-last) tensor would otherwise give wrong numbers
     without any error. ``threads`` resizes the runtime's process-wide thread pool *before* the
-    program loads; a runner whose pool was resized afterwards refuses to run (reload it).
+    program loads, which is only possible before anything loaded a program in this process
+    (:mod:`labkit.etpool`); for another thread count use :func:`open_runner`, which then runs the
+    program in a child process (:class:`ChildExecuTorchRunner`).
     """
 
     kind = "executorch"
@@ -182,15 +196,23 @@ class ExecuTorchRunner(Runner):
 
         path = Path(path)
         check_pte_header(path)
-        if threads is not None:
-            set_executorch_threads(threads)
-        self.pool_generation = _ThreadPoolState.generation
+        if threads is not None and etpool.pin(threads) != threads:
+            raise LabkitError(
+                f"this process's ExecuTorch thread pool has {etpool.pool_size()} threads and programs are loaded, "
+                f"so it cannot become {threads} (resizing it would crash them). Use open_runner({str(path)!r}, "
+                f"threads={threads}), which runs the program in a child process, or restart the kernel."
+            )
         start = time.perf_counter()
+        log = None
         try:
-            self.program = Runtime.get().load_program(path, enable_etdump=enable_etdump)
-            self.method = self.program.load_method("forward")
+            with native_output_captured(echo_meaningful=False) as log:
+                self.program = Runtime.get().load_program(path, enable_etdump=enable_etdump)
+                self.method = self.program.load_method("forward")
         except RuntimeError as exc:
-            raise ModelFileError(self._explain(path, exc)) from exc
+            said = "; ".join(log.meaningful[-5:]) if log is not None else ""
+            raise ModelFileError(self._explain(path, exc) + (f". The runtime said: {said}" if said else "")) from exc
+        if log.meaningful:  # anything but known noise (e.g. a Python warning) stays visible
+            print("\n".join(log.meaningful), file=sys.stderr)
         super().__init__(name or path.name, threads, path, time.perf_counter() - start)
         meta = self.program.metadata("forward")
         info = meta.input_tensor_meta(0)
@@ -221,11 +243,6 @@ class ExecuTorchRunner(Runner):
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
         x = self.check_input(x)
-        if self.pool_generation != _ThreadPoolState.generation:
-            raise ModelFileError(
-                f"{self.name} was loaded before the ExecuTorch thread pool was resized; its XNNPACK delegate "
-                f"still points at the old pool. Load it again: open_runner({str(self.path)!r}, threads=...)"
-            )
         try:
             outputs = self.method.execute([x])
         except RuntimeError as exc:
@@ -234,6 +251,103 @@ class ExecuTorchRunner(Runner):
             raise ImageInputError(f"{self.name} rejected an input shaped {tuple(x.shape)} {x.dtype} "
                                   f"(exported for {self.input_sizes}): {detail}") from exc
         return outputs[0]
+
+
+class ChildExecuTorchRunner(Runner):
+    """An ExecuTorch ``.pte`` run in a child process whose thread pool has ``threads`` threads.
+
+    Used by :func:`open_runner` when this process's pool has another size and programs are loaded
+    (resizing it would crash them, see :mod:`labkit.etpool`). Calls cross a pipe, so
+    :func:`labkit.bench.measure_latency` and :func:`labkit.bench.measure_cold_start` ask the child to
+    time itself (``measures_itself``): its numbers are as comparable as an in-process runner's.
+    """
+
+    kind = "executorch"
+    measures_itself = True
+
+    def __init__(self, path: Path, threads: int, name: str | None = None):
+        path = Path(path)
+        check_pte_header(path)
+        self._log = tempfile.TemporaryFile()
+        # Its own session: interrupting the notebook's kernel (SIGINT to the kernel's process group)
+        # must not kill the child that later cells still use.
+        self._process = subprocess.Popen([sys.executable, "-m", "labkit.etworker", str(path), str(threads)],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                                         start_new_session=True)
+        self.name = name or path.name
+        info = self._receive(f"loading {path.name} in a child process", ModelFileError)
+        super().__init__(name or path.name, threads, path, info["load_seconds"])
+        self.input_sizes = tuple(info["input_sizes"])
+        self.input_dtype = getattr(torch, info["input_dtype"].removeprefix("torch."), None)
+        self.num_inputs = info["num_inputs"]
+
+    def _child_output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")[-1500:]
+
+    def _receive(self, doing: str, error: type[LabkitError] = ImageInputError) -> object:
+        try:
+            message = pickle.load(self._process.stdout)
+        except EOFError:
+            self._process.wait(timeout=30)
+            raise LabkitError(f"the ExecuTorch child process died while {doing} (exit {self._process.returncode}); "
+                              f"its last output:\n{self._child_output()}\nRe-run the cell; if it repeats, report it.") from None
+        except BaseException as exc:  # interrupted, or a garbled answer: the pipe is out of step, end the child
+            self._process.kill()
+            self._process.wait(timeout=30)
+            raise LabkitError(f"{type(exc).__name__} while {doing}: the child process of {self.name} was ended so that "
+                              f"no later call reads a stale answer; open the runner again (open_runner)") from exc
+        if message[0] == "error":
+            raise error(f"{message[1]} while {doing}: {message[2]}")
+        return message[1]
+
+    def _ask(self, doing: str, *request: object) -> object:
+        if self._process.poll() is not None:
+            raise LabkitError(f"the ExecuTorch child process for {self.name} has ended (exit {self._process.returncode}); "
+                              f"open the runner again with open_runner(path, threads=...)")
+        try:
+            pickle.dump(request, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._process.stdin.flush()
+        except BaseException as exc:  # a broken pipe or an interrupt half-way through a request
+            self._process.kill()
+            self._process.wait(timeout=30)
+            raise LabkitError(f"{type(exc).__name__} while {doing}: the child process of {self.name} was ended; "
+                              f"open the runner again (open_runner)") from exc
+        return self._receive(doing)
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise ImageInputError(f"{self.name} takes a torch.Tensor, got {type(x).__name__}")
+        return torch.from_numpy(self._ask(f"running {self.name}", "run", x.detach().contiguous().numpy()))
+
+    def measure_latency(self, x: torch.Tensor, **options: object) -> dict[str, object]:
+        """:func:`labkit.bench.measure_latency` run inside the child; returns the Latency fields."""
+        return self._ask(f"timing {self.name}", "latency", x.detach().contiguous().numpy(), options)
+
+    def measure_cold_start(self, x: torch.Tensor) -> dict[str, float]:
+        """:func:`labkit.bench.measure_cold_start` of a fresh load inside the child; returns its fields."""
+        return self._ask(f"cold-starting {self.name}", "cold_start", x.detach().contiguous().numpy())
+
+    def close(self) -> None:
+        """End the child process (also done when the runner is garbage-collected)."""
+        if getattr(self, "_process", None) is not None and self._process.poll() is None:
+            try:
+                self._ask("closing", "close")
+            except LabkitError:
+                pass
+            self._process.wait(timeout=30)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 — interpreter shutdown
+            pass
+
+    def __repr__(self) -> str:
+        return f"ChildExecuTorchRunner({self.name!r}, threads={self.threads}, child pid {self._process.pid})"
 
 
 class OnnxRunner(Runner):
@@ -261,18 +375,30 @@ class OnnxRunner(Runner):
         self.input_name = self.session.get_inputs()[0].name
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = self.session.run(None, {self.input_name: x.detach().contiguous().numpy()})
+        try:
+            outputs = self.session.run(None, {self.input_name: x.detach().contiguous().numpy()})
+        except Exception as exc:  # onnxruntime's own exception types (InvalidArgument, Fail) derive from Exception
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            raise ImageInputError(f"ONNX Runtime rejected an input shaped {tuple(x.shape)} {x.dtype} for {self.name} "
+                                  f"({first}); pass the shape and dtype it was exported with") from exc
         return torch.from_numpy(outputs[0])
 
 
 def open_runner(source: nn.Module | str | Path, threads: int | None = None, name: str | None = None) -> Runner:
     """A :class:`Runner` for a module or a model file, chosen by type or file extension."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ParameterError(f"threads must be a whole number ≥ 1 (or None for the runtime's default), got {threads!r}")
     if isinstance(source, nn.Module):
         return EagerRunner(source, threads, name or "eager")
+    if not isinstance(source, (str, Path)):
+        raise ModelFileError(f"open_runner takes an nn.Module or the path of a .pte, .pt, .ptl or .onnx file, "
+                             f"got {type(source).__name__}")
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix == ".pte":
-        return ExecuTorchRunner(path, threads, name)
+        if threads is None or etpool.can_use(threads):
+            return ExecuTorchRunner(path, threads, name)
+        return ChildExecuTorchRunner(path, threads, name)
     if suffix in (".pt", ".ptl", ".torchscript"):
         return TorchScriptRunner(path, threads, name)
     if suffix == ".onnx":

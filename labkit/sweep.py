@@ -63,7 +63,7 @@ def load_grid(path: str | Path, notebook: str | Path | None = None) -> SweepSpec
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise SweepError(f"cannot read grid file {path}: {exc}") from exc
+        raise SweepError(f"cannot read grid file {path}: {exc}; check the path, or copy one of sweeps/*.yaml") from exc
     if not isinstance(data, dict):
         raise SweepError(f"{path}: expected a mapping with keys name, notebook, parameters, grid")
     unknown = set(data) - {"name", "notebook", "parameters", "grid", "description"}

@@ -13,7 +13,7 @@ from PIL import Image
 
 from labkit.bench import Latency
 from labkit.data import load_rgb, load_samples
-from labkit.errors import ImageInputError
+from labkit.errors import ImageInputError, ParameterError
 from labkit.models import LoadedModel
 from labkit.predictions import top_k
 from labkit.preprocessing import preprocess_steps
@@ -21,6 +21,8 @@ from labkit.preprocessing import preprocess_steps
 
 def preprocessing_figure(image: np.ndarray, model: LoadedModel, k: int = 5) -> Figure:
     """Original → resized → cropped → normalized (channel R) → top-``k``, for one RGB image."""
+    if not isinstance(model, LoadedModel):
+        raise ParameterError(f"model must be a LoadedModel (labkit.models.load_model(name)), got {type(model).__name__}")
     spec = model.spec.preprocess
     steps = preprocess_steps(image, spec)
     with torch.no_grad():
@@ -62,6 +64,8 @@ def preprocessing_explorer(model: LoadedModel):
     """
     import ipywidgets as widgets
 
+    if not isinstance(model, LoadedModel):
+        raise ParameterError(f"model must be a LoadedModel (labkit.models.load_model(name)), got {type(model).__name__}")
     samples = {s.name: s for s in load_samples()}
     picker = widgets.Dropdown(options=list(samples), description="photo")
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="upload")
@@ -97,6 +101,9 @@ def quantization_figure(weights: torch.Tensor, name: str, bits: int = 8, symmetr
     """Channel ranges, value histogram before/after fake quantization, and the error histogram of one tensor."""
     from labkit import quant
 
+    if not isinstance(weights, torch.Tensor) or weights.dim() < 1 or weights.numel() == 0:
+        got = tuple(weights.shape) if isinstance(weights, torch.Tensor) else type(weights).__name__
+        raise ParameterError(f"weights must be a non-empty weight tensor (e.g. conv.weight), got {got}")
     params = quant.qparams(weights, bits=bits, symmetric=symmetric, per_channel=per_channel)
     approx = quant.fake_quantize(weights.detach(), params)
     error = (weights.detach() - approx).flatten().numpy()
@@ -125,8 +132,11 @@ def quantization_explorer(tensors: dict[str, torch.Tensor]):
     """Pick a weight tensor, bit width, symmetric or not, per channel or not; see the error it makes."""
     import ipywidgets as widgets
 
-    if not tensors:
-        raise ValueError("pass at least one named weight tensor, e.g. {'stem.1.weight': conv.weight}")
+    if not isinstance(tensors, dict) or not tensors:
+        raise ParameterError("pass a dict of at least one named weight tensor, e.g. {'stem.1.weight': conv.weight}")
+    bad = [name for name, t in tensors.items() if not isinstance(t, torch.Tensor) or t.dim() < 1 or t.numel() == 0]
+    if bad:
+        raise ParameterError(f"{bad} are not non-empty weight tensors; pass e.g. {{'stem.1.weight': conv.weight}}")
     layer = widgets.Dropdown(options=list(tensors), description="tensor")
     bits = widgets.IntSlider(value=8, min=2, max=8, description="bits")
     symmetric = widgets.Checkbox(value=True, description="symmetric")
@@ -152,8 +162,13 @@ def latency_explorer(latencies: dict[tuple[str, str, int], Latency]):
 
     from labkit.plots import latency_distribution
 
-    if not latencies:
-        raise ValueError("no latencies to explore: measure some first")
+    if not isinstance(latencies, dict) or not latencies:
+        raise ParameterError("no latencies to explore: measure some first and pass "
+                             "{(runtime, precision, threads): bench.measure_latency(...)}")
+    bad = [k for k, v in latencies.items() if not (isinstance(k, tuple) and len(k) == 3) or not isinstance(v, Latency)]
+    if bad:
+        raise ParameterError(f"latencies must map (runtime, precision, threads) tuples to Latency results; "
+                             f"these entries do not: {bad[:3]}")
     keys = list(latencies)
     runtime = widgets.Dropdown(options=sorted({k[0] for k in keys}), description="runtime")
     precision = widgets.Dropdown(options=sorted({k[1] for k in keys}), description="precision")

@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 
 from labkit import data
-from labkit.errors import ImageInputError
+from labkit.errors import ImageInputError, ParameterError
 from labkit.preprocessing import PreprocessSpec
 
 
@@ -17,7 +17,7 @@ def test_samples_and_labels():
     assert len(labels) == 1000 and labels[0] == "tench" and labels[967] == "espresso"
     image = data.sample("chelsea").image()
     assert image.shape == (300, 451, 3) and image.dtype == np.uint8
-    with pytest.raises(KeyError, match="choose from"):
+    with pytest.raises(ParameterError, match="choose from"):
         data.sample("dog")
 
 

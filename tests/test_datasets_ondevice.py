@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from labkit import ondevice
 from labkit.datasets import DatasetError, digits, image_folder, stratified_split
 from labkit.errors import LabkitError
 from labkit.ondevice import ExecuTorchTrainer, WithLoss, training_program
@@ -83,3 +84,24 @@ def test_executorch_training_matches_eager_sgd():
             trainer.step(torch.randn(3, 32), torch.randint(0, 4, (3,)))
     with pytest.raises(ValueError, match="positive"):
         ExecuTorchTrainer(program, lr=0)
+
+
+@pytest.mark.parametrize("name", sorted(ondevice.UNIT_NAMES))
+def test_backbone_units_compute_what_the_classifier_sees(name):
+    from labkit.models import load_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = load_model(name, pretrained=False).module.eval()
+    units, pool = ondevice.backbone_units(name, net)
+    assert [n for n, _ in units] == ondevice.backbone_unit_names(name)
+    backbone = torch.nn.Sequential(*[u for _, u in units], pool, torch.nn.Flatten()).eval()
+    classifier = net.fc if name == "resnet18" else net.classifier
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(classifier(backbone(x)), net(x), rtol=1e-5, atol=1e-5)
+
+
+def test_backbone_units_refuse_an_unknown_model():
+    with pytest.raises(LabkitError, match="no backbone units"):
+        ondevice.backbone_unit_names("resnet50")

@@ -6,7 +6,7 @@ import torch
 
 from labkit import efficientnet_lite as lite
 from labkit.data import load_samples
-from labkit.errors import WeightsUnavailableError
+from labkit.errors import ParameterError, WeightsUnavailableError
 from labkit.models import REGISTRY, UntrainedModelWarning, count_parameters, load_model
 from labkit.predictions import classify
 
@@ -98,7 +98,7 @@ def test_tiny_cnn_is_deterministic_and_has_no_trained_weights(tiny):
     assert all(torch.equal(a, b) for a, b in zip(tiny.module.state_dict().values(), again.module.state_dict().values()))
     with pytest.raises(WeightsUnavailableError):
         load_model("tiny_cnn", pretrained=True)
-    with pytest.raises(KeyError, match="choose one of"):
+    with pytest.raises(ParameterError, match="choose one of"):
         load_model("vgg16")
 
 
@@ -124,3 +124,16 @@ def test_conv_bn_pairs(tiny, lite0):
     assert conv_bn_pairs(tiny.module) == [["features.0", "features.1"], ["features.3", "features.4"]]
     pairs = conv_bn_pairs(lite0.module)
     assert len(pairs) == 49 and ["stem.1", "stem.2"] in pairs and ["blocks.0.project.0", "blocks.0.project.1"] in pairs
+
+
+def test_conv_bn_pairs_outside_sequential_blocks():
+    """ResNet's conv1/bn1 are attributes, not Sequential neighbours: the traced graph still pairs them."""
+    import warnings
+
+    from labkit.models import conv_bn_pairs, load_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        resnet = load_model("resnet18", pretrained=False)
+    pairs = conv_bn_pairs(resnet.module)
+    assert len(pairs) == 20 and pairs[0] == ["conv1", "bn1"] and ["layer2.0.downsample.0", "layer2.0.downsample.1"] in pairs

@@ -46,20 +46,33 @@ def test_pte_runner_checks_metadata(tiny_files):
         runner(torch.zeros(1, 3, 32, 32))
 
 
-def test_pte_runner_sets_executorch_threads_before_loading(tiny_files):
-    from executorch.extension.pybindings import portable_lib
+def test_pte_runner_never_resizes_a_pool_a_program_uses(tiny_files):
+    """The rule (labkit.etpool): once a program may be loaded the pool keeps its size; another thread
+    count runs in a child process. (tests/test_etpool.py checks it from a fresh process.)"""
+    from labkit import etpool
+    from labkit.errors import LabkitError
+    from labkit.runners import ChildExecuTorchRunner
 
-    for threads in (1, 2):
-        runner = open_runner(tiny_files["xnnpack"], threads=threads)
-        assert portable_lib._threadpool_get_thread_count() == threads
-        runner(torch.zeros(1, 3, 64, 64))
-    stale = open_runner(tiny_files["xnnpack"], threads=1)
-    open_runner(tiny_files["xnnpack"], threads=2)  # resizes the pool the first program was bound to
-    with pytest.raises(ModelFileError, match="Load it again"):
-        stale(torch.zeros(1, 3, 64, 64))
-    same = open_runner(tiny_files["xnnpack"], threads=2)
-    open_runner(tiny_files["portable"], threads=2)  # same size: no reset, nothing goes stale
-    assert same(torch.zeros(1, 3, 64, 64)).shape == (1, 10)
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    first = open_runner(tiny_files["xnnpack"], threads=1)
+    expected = first(x)
+    assert etpool.programs_may_be_loaded()
+    size = etpool.pool_size()
+    other = 2 if size == 1 else 1
+    assert etpool.pin(other) == size and etpool.pool_size() == size  # refused: a program may use the pool
+    with pytest.raises(LabkitError, match="open_runner"):
+        ExecuTorchRunner(tiny_files["xnnpack"], threads=other)
+    child = open_runner(tiny_files["xnnpack"], threads=other)
+    try:
+        assert isinstance(child, ChildExecuTorchRunner) and child.threads == other
+        assert float((child(x) - expected).abs().max()) <= 1e-5
+        assert etpool.pool_size() == size
+        assert float((first(x) - expected).abs().max()) == 0.0  # the first program's pool is intact
+        same = open_runner(tiny_files["portable"], threads=size)  # the pool's own size: in-process
+        assert type(same) is ExecuTorchRunner and same(x).shape == (1, 10)
+    finally:
+        child.close()
+    assert child._process.poll() is not None
 
 
 def test_bad_pte_files_give_clear_errors(tiny_files, tmp_path):

@@ -1,0 +1,102 @@
+"""Keep runtime log spam off the learner's screen, and only that.
+
+ExecuTorch's C++ runtime writes to the process's file descriptor 2 (``[cpuinfo_utils.cpp:71] …``,
+``[threadpool.cpp:66] Resetting threadpool …``); Jupyter shows every such line as a pink stderr box.
+:func:`native_output_captured` redirects descriptor 2 around a block and gives back what was
+written, so a lab can show a runtime's error message when it is the lesson. Python's own warnings
+(the deprecations that teach) do not pass through here: in a notebook they go through ``sys.stderr``
+and stay visible where they occur. :func:`hide_import_noise` filters two known log records that the
+torch/executorch imports emit and that teach nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import sys
+import tempfile
+from contextlib import contextmanager, redirect_stderr
+from dataclasses import dataclass, field
+from typing import Iterator
+
+# Lines the ExecuTorch runtime prints on every machine, which say nothing about the learner's model.
+RUNTIME_NOISE = re.compile(r"^\[(cpuinfo_utils|threadpool)\.cpp:\d+\]|^I \d\d:\d\d:\d\d\.\d+ executorch:")
+
+
+@dataclass
+class CapturedOutput:
+    """What native code wrote to descriptor 2 during a :func:`native_output_captured` block."""
+
+    text: str = ""
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def meaningful(self) -> list[str]:
+        """The lines that are not known runtime noise (errors, real warnings)."""
+        return [line for line in self.lines if line.strip() and not RUNTIME_NOISE.search(line)]
+
+
+@contextmanager
+def native_output_captured(echo_meaningful: bool = True) -> Iterator[CapturedOutput]:
+    """Capture what a runtime writes to standard error during the block: file descriptor 2 (C++
+    code, child processes) and Python's ``sys.stderr`` (ExecuTorch's Python bindings route their log
+    lines through it, a few characters at a time).
+
+    After the block — also when it raised — lines that are not known runtime noise are written to
+    ``sys.stderr`` (unless ``echo_meaningful`` is False), so a real error message is never lost.
+    """
+    captured = CapturedOutput()
+    python_side = io.StringIO()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            with redirect_stderr(python_side):
+                yield captured
+        finally:
+            try:
+                sys.stderr.flush()
+            except Exception:  # noqa: BLE001 — a closed stream must not hide the block's own error
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.text = sink.read().decode("utf-8", errors="replace") + python_side.getvalue()
+            captured.lines = captured.text.splitlines()
+            if echo_meaningful and captured.meaningful:  # also when the block raised: its message is never lost
+                print("\n".join(captured.meaningful), file=sys.stderr)
+
+
+class _DropRecords(logging.Filter):
+    """Drops log records whose message contains one of the given fragments."""
+
+    def __init__(self, fragments: tuple[str, ...]):
+        super().__init__()
+        self.fragments = fragments
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(fragment in message for fragment in self.fragments)
+
+
+# (logger, fragment): import-time log records that repeat on every machine and teach nothing.
+IMPORT_NOISE = (
+    ("torch.utils._pytree", "register_constant() on Enum subclasses is deprecated"),
+    ("torch.utils.cpp_extension", "No CUDA runtime is found"),
+)
+
+
+def hide_import_noise() -> None:
+    """Filter the known import-time log records of :data:`IMPORT_NOISE` (idempotent), and start the
+    ExecuTorch thread pool with its cpuinfo lines captured, so the first program load prints nothing."""
+    for name, fragment in IMPORT_NOISE:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropRecords) and fragment in f.fragments for f in logger.filters):
+            logger.addFilter(_DropRecords((fragment,)))
+    from labkit import etpool
+
+    with native_output_captured():
+        etpool.pool_size()
