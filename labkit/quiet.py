@@ -1,12 +1,14 @@
 """Keep runtime log spam off the learner's screen, and only that.
 
-ExecuTorch's C++ runtime writes to the process's file descriptor 2 (``[cpuinfo_utils.cpp:71] …``,
-``[threadpool.cpp:66] Resetting threadpool …``); Jupyter shows every such line as a pink stderr box.
-:func:`native_output_captured` redirects descriptor 2 around a block and gives back what was
-written, so a lab can show a runtime's error message when it is the lesson. Python's own warnings
-(the deprecations that teach) do not pass through here: in a notebook they go through ``sys.stderr``
-and stay visible where they occur. :func:`hide_import_noise` filters two known log records that the
-torch/executorch imports emit and that teach nothing.
+ExecuTorch's runtime prints log lines (``[cpuinfo_utils.cpp:71] …``, ``[threadpool.cpp:66] Resetting
+threadpool …``) to standard error — C++ code to file descriptor 2, the Python bindings through
+``sys.stderr`` — and Jupyter shows each as a pink stderr box. :func:`native_output_captured` captures
+both around a block and gives back what was written, so a lab can show a runtime's error message
+when it is the lesson; every line that is not known noise (a real error, a Python warning raised in
+the block) is written out again after the block, so nothing that teaches is lost. Outside such
+blocks nothing is touched: the deprecation warnings that teach appear where they occur.
+:func:`hide_import_noise` filters two known log records that the torch/executorch imports emit and
+that teach nothing.
 """
 
 from __future__ import annotations

@@ -94,6 +94,8 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "threads-list": {"THREADS": [1]},
     },
     "05_executorch.ipynb": {
+        "seconds-infinite": {"SECONDS_PER_MEASUREMENT": float("inf")},
+        "parity-huge": {"PARITY_IMAGES": 10**6},
         "seconds-zero": {"SECONDS_PER_MEASUREMENT": 0},
         "seconds-string": {"SECONDS_PER_MEASUREMENT": "0.5"},
         "calibration-zero": {"CALIBRATION_IMAGES": 0},
@@ -122,6 +124,9 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "threads-list": {"THREADS": [2]},
     },
     "07_benchmarking.ipynb": {
+        "seconds-infinite": {"SECONDS_PER_MEASUREMENT": float("inf")},
+        "rounds-huge": {"ROUNDS": 10**4},
+        "calibration-huge": {"CALIBRATION_IMAGES": 10**6},
         "runtimes-unknown": {"RUNTIMES": ["executorch-vulkan"]},
         "runtimes-string": {"RUNTIMES": "eager"},
         "runtimes-empty": {"RUNTIMES": []},
