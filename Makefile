@@ -40,16 +40,23 @@ help:
 	@echo "make doctor - check the environment and print fixes"
 	@echo "variables: VENV=$(VENV) PYTHON=$(PYTHON) OFFLINE=$(OFFLINE)"
 
+# Two makes at once (two clones sharing CI's venv) take turns: each installs under the venv's lock
+# (flock, where the system has it) and checks again once it holds it.
+VENV_LOCK := exec 9>"$(VENV).lock"; if command -v flock >/dev/null; then flock 9; fi
+
 $(DEPS_STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, $(PYTHON) is " + sys.version.split()[0] + ": run make lab PYTHON=/path/to/python3.11")'
-	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) -r $(REQUIREMENTS)
-	@rm -f $(VENV)/.deps-* && touch $@
+	@mkdir -p "$$(dirname "$(VENV)")"; $(VENV_LOCK); set -e; if [ ! -f $@ ]; then \
+	  test -x $(VPY) || $(PYTHON) -m venv $(VENV); \
+	  echo "$(VPY) -m pip install $(PIP_SOURCE) -r $(REQUIREMENTS)"; \
+	  $(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) -r $(REQUIREMENTS); \
+	  rm -f $(VENV)/.deps-*; touch $@; fi
 
-# Re-installs labkit (editable, seconds) only when the venv points at another checkout or
-# pyproject.toml changed.
+# Re-installs labkit (editable, seconds) only when the venv imports it from elsewhere (another checkout, a
+# moved one) or pyproject.toml changed. The tests import this checkout's labkit whatever the venv points at (conftest.py).
 install: $(DEPS_STAMP)
-	@if [ "$$(cat $(VENV)/.labkit-src 2>/dev/null)" != "$(SRC_ID)" ]; then \
+	@$(VENV_LOCK); if [ "$$(cat $(VENV)/.labkit-src 2>/dev/null)" != "$(SRC_ID)" ] || \
+	  [ "$$($(VPY) -I -c 'import importlib.util as u; print(u.find_spec("labkit").origin)' 2>/dev/null)" != "$(CURDIR)/labkit/__init__.py" ]; then \
 	  $(VPY) -m pip install --disable-pip-version-check --no-input --no-deps --no-build-isolation -e . >/dev/null && \
 	  echo "$(SRC_ID)" > $(VENV)/.labkit-src && echo "labkit installed from $(CURDIR)"; fi
 
@@ -96,12 +103,14 @@ sweep: kernel
 # Debian packages for the Android checks (aapt2, framework-res.apk, JUnit 4; the JDK is already there).
 # Installed when missing and we are root with apt (CI); otherwise the Android tests skip with this message.
 ANDROID_DEBS := aapt android-framework-res junit4
+# Two makes at once take turns at apt (flock), and apt-get waits for a dpkg lock another program holds
+APT_GET := $(if $(shell command -v flock 2>/dev/null),flock /tmp/edge-lab-kit-apt.lock,) apt-get -o DPkg::Lock::Timeout=900
 android-tools:
 	@if command -v aapt2 >/dev/null && [ -f /usr/share/android-framework-res/framework-res.apk ] && [ -f /usr/share/java/junit4.jar ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing $(ANDROID_DEBS) for the Android checks"; export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -qq --no-install-recommends $(ANDROID_DEBS) >/dev/null 2>&1 || \
-	  { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $(ANDROID_DEBS) >/dev/null; }; \
+	  $(APT_GET) install -y -qq --no-install-recommends $(ANDROID_DEBS) >/dev/null 2>&1 || \
+	  { $(APT_GET) update -qq >/dev/null && $(APT_GET) install -y -qq --no-install-recommends $(ANDROID_DEBS) >/dev/null; }; \
 	else echo "note: the Android checks will be skipped: install $(ANDROID_DEBS) (Debian/Ubuntu) and a JDK"; fi
 
 # Debian's Chromium for tests/test_ui.py (JupyterLab driven by Playwright, pinned in requirements.txt; its
@@ -110,8 +119,8 @@ ui-tools:
 	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing chromium for the JupyterLab UI tests"; export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
-	  { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  $(APT_GET) install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { $(APT_GET) update -qq >/dev/null && $(APT_GET) install -y -qq --no-install-recommends chromium >/dev/null; } || \
 	  echo "note: could not install chromium: the JupyterLab UI tests will be skipped"; \
 	else echo "note: the JupyterLab UI tests will be skipped: install chromium (Debian: apt-get install chromium)"; fi
 

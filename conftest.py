@@ -13,8 +13,9 @@ import torch
 ROOT = Path(__file__).resolve().parent
 NETGUARD = ROOT / "tests" / "netguard"
 
-# Set before any kernel starts: kernels and child processes inherit the environment.
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH")]))
+# Set before any kernel starts: kernels and child processes inherit the environment. This checkout's labkit
+# comes first: a venv shared by several clones (CI's) points its editable install at only one of them.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), str(ROOT), os.environ.get("PYTHONPATH")]))
 os.environ["LABKIT_NETWORK_GUARD"] = "1"
 os.environ.setdefault("LABKIT_SMOKE", "1")
 os.environ.setdefault("LABKIT_OFFLINE", "1")

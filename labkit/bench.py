@@ -16,11 +16,11 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from labkit.errors import ImageInputError, LabkitError, ModelFileError, ParameterError
+from labkit.params import check_int
 
 
 def _check_count(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ParameterError(f"{name} must be a whole number ≥ {low}, got {value!r}")
+    check_int(name, value, low)
 
 
 def _first_call(fn: Callable[[torch.Tensor], object], x: torch.Tensor, name: str) -> object:

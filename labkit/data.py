@@ -12,6 +12,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from labkit.errors import ImageInputError, ParameterError
+from labkit.params import check_int
 from labkit.paths import data_dir
 from labkit.preprocessing import PreprocessSpec, preprocess
 
@@ -169,8 +170,7 @@ class AugmentedSet:
 
     def batches(self, batch_size: int) -> list[torch.Tensor]:
         """The inputs split into contiguous batches."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ParameterError(f"batch_size must be a whole number ≥ 1, got {batch_size!r}")
+        check_int("batch_size", batch_size, 1)
         return [b.contiguous() for b in self.inputs.split(batch_size)]
 
 
@@ -194,8 +194,7 @@ def augmented_set(n: int, spec: PreprocessSpec, seed: int = 0, labelled_only: bo
     real pixels but *not* an independent test set: use them to compare a model with its
     compressed self, not to claim ImageNet accuracy.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ParameterError(f"augmented_set needs a whole number of inputs n ≥ 1, got {n!r}")
+    check_int("augmented_set's n (number of inputs)", n, 1)
     if not isinstance(spec, PreprocessSpec):
         raise ParameterError(f"spec must be a PreprocessSpec (e.g. model.spec.preprocess), got {type(spec).__name__}")
     rng = np.random.default_rng(seed)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from labkit.errors import ParameterError
+from labkit.params import check_int
 
 # Modules through which a program can be loaded without Runtime.get().
 _LOADERS = ("executorch.extension.pybindings.portable_lib", "executorch.extension.training.pybindings._training_lib")
@@ -65,8 +65,7 @@ def pin(threads: int) -> int:
     Safe means this is the first pin and no program can have been loaded yet; otherwise the pool
     keeps its size (programs at other thread counts then run in a child process).
     """
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise ParameterError(f"threads must be a whole number ≥ 1, got {threads!r}")
+    check_int("threads", threads, 1)
     if pool_size() != threads and not programs_may_be_loaded():
         from labkit.quiet import native_output_captured
 

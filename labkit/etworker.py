@@ -2,7 +2,7 @@
 
 Started by :class:`labkit.runners.ChildExecuTorchRunner` as ``python -m labkit.etworker PATH THREADS``:
 it sizes its pool *before* loading anything (see :mod:`labkit.etpool`), loads the program, then
-answers requests read from stdin (pickled tuples) on stdout:
+answers requests read from stdin (pickled tuples) on stdout (each answer: its length in 8 bytes, then a pickle):
 
 * ``("run", array)`` → the output array;
 * ``("latency", array, options)`` → the fields of a :class:`labkit.bench.Latency`, measured here;
@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import struct
 import sys
 
 
@@ -26,8 +27,9 @@ def serve(path: str, threads: int) -> None:
     os.dup2(2, 1)  # anything else printed (runtime logs) goes to stderr, never into the answers
     requests = sys.stdin.buffer
 
-    def answer(message: tuple) -> None:
-        pickle.dump(message, answers, protocol=pickle.HIGHEST_PROTOCOL)
+    def answer(message: tuple) -> None:  # its length (8 bytes, little-endian), then the pickle
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        answers.write(struct.pack("<Q", len(data)) + data)
         answers.flush()
 
     try:

@@ -2,8 +2,8 @@
 
 Every lab takes ``SMOKE``, ``MODEL``, ``PRETRAINED`` and ``THREADS`` plus knobs of its own.
 :func:`check_common` checks the four shared ones (and that pretrained weights can really be had for
-``MODEL``); :func:`check_int`, :func:`check_float`, :func:`check_choice` and :func:`check_choices`
-check a lab's own knobs. Each raises :class:`ParameterError`, which a notebook shows as its message
+``MODEL``); :func:`check_int`, :func:`check_ints`, :func:`check_float`, :func:`check_choice` and
+:func:`check_choices` check a lab's own knobs (and labkit's own arguments). Each raises :class:`ParameterError`, which a notebook shows as its message
 alone: what was given, what is allowed, what to change.
 """
 
@@ -35,6 +35,20 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
     if not _is_int(value) or value < low or (high is not None and value > high):
         raise ParameterError(f"{name} must be a whole number ≥ {low}{upper}, got {value!r}")
     return value
+
+
+def check_ints(name: str, values: object, low: int, high: int | None = None, example: str = "[8, 32]") -> list[int]:
+    """``values`` must be a non-empty list of distinct whole numbers in ``[low, high]``; returned sorted."""
+    upper = "" if high is None else f" and ≤ {high}"
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
+        raise ParameterError(f"{name} must be a non-empty list of whole numbers ≥ {low}{upper}, got {values!r}; "
+                             f"e.g. {name} = {example}")
+    bad = [v for v in values if not _is_int(v) or v < low or (high is not None and v > high)]
+    if bad:
+        raise ParameterError(f"{name} has {bad}: each entry must be a whole number ≥ {low}{upper}; got {list(values)}")
+    if len(set(values)) != len(values):
+        raise ParameterError(f"{name} lists a value twice: {list(values)}; give each once, e.g. {name} = {sorted(set(values))}")
+    return sorted(values)
 
 
 def check_float(name: str, value: object, low: float, high: float | None = None, low_inclusive: bool = False) -> float:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from labkit.errors import ImageInputError, ParameterError
+from labkit.params import check_int
 
 INTERPOLATIONS = ("bilinear", "bicubic")  # what resize_short_side can do with half-pixel centres (and antialias)
 
@@ -46,8 +47,7 @@ class PreprocessSpec:
     def __post_init__(self) -> None:
         for name in ("resize_short_side", "crop_size"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"PreprocessSpec.{name} must be a whole number of pixels ≥ 1, got {value!r}")
+            check_int(f"PreprocessSpec.{name} (pixels)", value, 1)
         for name in ("mean", "std"):
             value = getattr(self, name)
             if (not isinstance(value, (tuple, list)) or len(value) != 3

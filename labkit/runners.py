@@ -8,7 +8,9 @@ then treat every runtime alike.
 
 from __future__ import annotations
 
+import os
 import pickle
+import select
 import struct
 import subprocess
 import sys
@@ -260,14 +262,19 @@ class ChildExecuTorchRunner(Runner):
     (resizing it would crash them, see :mod:`labkit.etpool`). Calls cross a pipe, so
     :func:`labkit.bench.measure_latency` and :func:`labkit.bench.measure_cold_start` ask the child to
     time itself (``measures_itself``): its numbers are as comparable as an in-process runner's.
+    A child that gives no answer within ``answer_timeout`` seconds (plus a latency request's own
+    window) is ended and the call raises a :class:`LabkitError`: a hung child never hangs a sweep.
     """
 
     kind = "executorch"
     measures_itself = True
 
-    def __init__(self, path: Path, threads: int, name: str | None = None):
+    def __init__(self, path: Path, threads: int, name: str | None = None, answer_timeout: float = 600.0):
         path = Path(path)
         check_pte_header(path)
+        if isinstance(answer_timeout, bool) or not isinstance(answer_timeout, (int, float)) or not answer_timeout > 0:
+            raise ParameterError(f"answer_timeout must be a number of seconds > 0, got {answer_timeout!r}")
+        self.answer_timeout = float(answer_timeout)
         self._log = tempfile.TemporaryFile()
         # Its own session: interrupting the notebook's kernel (SIGINT to the kernel's process group)
         # must not kill the child that later cells still use.
@@ -285,13 +292,35 @@ class ChildExecuTorchRunner(Runner):
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")[-1500:]
 
-    def _receive(self, doing: str, error: type[LabkitError] = ImageInputError) -> object:
-        try:
-            message = pickle.load(self._process.stdout)
+    def _read_exactly(self, size: int, deadline: float) -> bytes:
+        """``size`` bytes of the child's answers, waiting at most until ``deadline`` (``time.monotonic``)."""
+        fd, data = self._process.stdout.fileno(), b""
+        while len(data) < size:
+            if os.name != "nt":  # select() cannot wait on a pipe on Windows: there the read just blocks
+                ready = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]
+                if not ready:
+                    raise TimeoutError
+            chunk = os.read(fd, size - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def _receive(self, doing: str, error: type[LabkitError] = ImageInputError, extra_seconds: float = 0.0) -> object:
+        allowed = self.answer_timeout + extra_seconds
+        deadline = time.monotonic() + allowed
+        try:  # an answer is its length (8 bytes) and a pickle; no thread: close() also runs at interpreter exit
+            message = pickle.loads(self._read_exactly(struct.unpack("<Q", self._read_exactly(8, deadline))[0], deadline))
         except EOFError:
             self._process.wait(timeout=30)
             raise LabkitError(f"the ExecuTorch child process died while {doing} (exit {self._process.returncode}); "
                               f"its last output:\n{self._child_output()}\nRe-run the cell; if it repeats, report it.") from None
+        except TimeoutError:
+            self._process.kill()
+            self._process.wait(timeout=30)
+            raise LabkitError(f"the ExecuTorch child process of {self.name} gave no answer within {allowed:.0f} s while "
+                              f"{doing}, so it was ended; open the runner again (open_runner), with a larger "
+                              f"answer_timeout if the program is that slow") from None
         except BaseException as exc:  # interrupted, or a garbled answer: the pipe is out of step, end the child
             self._process.kill()
             self._process.wait(timeout=30)
@@ -301,7 +330,7 @@ class ChildExecuTorchRunner(Runner):
             raise error(f"{message[1]} while {doing}: {message[2]}")
         return message[1]
 
-    def _ask(self, doing: str, *request: object) -> object:
+    def _ask(self, doing: str, *request: object, extra_seconds: float = 0.0) -> object:
         if self._process.poll() is not None:
             raise LabkitError(f"the ExecuTorch child process for {self.name} has ended (exit {self._process.returncode}); "
                               f"open the runner again with open_runner(path, threads=...)")
@@ -313,7 +342,7 @@ class ChildExecuTorchRunner(Runner):
             self._process.wait(timeout=30)
             raise LabkitError(f"{type(exc).__name__} while {doing}: the child process of {self.name} was ended; "
                               f"open the runner again (open_runner)") from exc
-        return self._receive(doing)
+        return self._receive(doing, extra_seconds=extra_seconds)
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
@@ -322,7 +351,9 @@ class ChildExecuTorchRunner(Runner):
 
     def measure_latency(self, x: torch.Tensor, **options: object) -> dict[str, object]:
         """:func:`labkit.bench.measure_latency` run inside the child; returns the Latency fields."""
-        return self._ask(f"timing {self.name}", "latency", x.detach().contiguous().numpy(), options)
+        window = options.get("min_run_time", 1.0)
+        return self._ask(f"timing {self.name}", "latency", x.detach().contiguous().numpy(), options,
+                         extra_seconds=2 * window if isinstance(window, (int, float)) else 0.0)
 
     def measure_cold_start(self, x: torch.Tensor) -> dict[str, float]:
         """:func:`labkit.bench.measure_cold_start` of a fresh load inside the child; returns its fields."""

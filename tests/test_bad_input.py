@@ -44,7 +44,7 @@ def test_images(tmp_path):
 
 def test_samples_and_augmented_sets():
     expect(ParameterError, lambda: data.sample("dog"), "choose from", "chelsea")
-    expect(ParameterError, lambda: data.augmented_set(0, SPEC), "n ≥ 1")
+    expect(ParameterError, lambda: data.augmented_set(0, SPEC), "n (number of inputs) must be a whole number ≥ 1")
     expect(ParameterError, lambda: data.augmented_set(2, "spec"), "model.spec.preprocess")
     small = data.augmented_set(1, preprocessing.PreprocessSpec(resize_short_side=40, crop_size=32))
     expect(ParameterError, lambda: small.batches(0), "batch_size must be a whole number ≥ 1")

@@ -105,7 +105,7 @@ UNPINNED = textwrap.dedent("""
 
 def run_script(script: str, *args: object) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-c", script, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+                          timeout=300, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     assert done.returncode == 0, (f"exit {done.returncode} (-11 is a segfault)\nstdout:\n{done.stdout}\n"
                                   f"stderr:\n{done.stderr[-3000:]}")
     assert "ALL OK" in done.stdout, done.stdout

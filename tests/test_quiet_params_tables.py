@@ -106,6 +106,18 @@ def test_check_int_and_float():
             params.check_float("LR", bad, 0, 1)
 
 
+def test_check_ints():
+    assert params.check_ints("CALIBRATION_SWEEP", (32, 1, 8), 1, 1024) == [1, 8, 32]  # sorted, a list
+    cases = {"8": "non-empty list", "'8, 32'": "non-empty list", "[]": "non-empty list", "None": "non-empty list",
+             "[8, 0]": r"has \[0\]", "[8, 2000]": r"has \[2000\]", "[8.0]": r"has \[8.0\]", "[True]": r"has \[True\]",
+             "[8, 8]": "lists a value twice"}
+    for text, message in cases.items():
+        value = eval(text)  # noqa: S307 — literal test values
+        with pytest.raises(ParameterError, match=message) as error:
+            params.check_ints("CALIBRATION_SWEEP", value, 1, 1024)
+        assert "CALIBRATION_SWEEP" in str(error.value)
+
+
 def test_check_choice_and_choices():
     assert params.check_choice("BACKEND", "xnnpack", ["xnnpack", "portable"]) == "xnnpack"
     with pytest.raises(ParameterError, match=r"BACKEND must be one of \['xnnpack', 'portable'\], got 'XNNPACK'"):

@@ -121,3 +121,29 @@ def test_error_code_decoding():
     assert code_in_message("method->set_inputs() for method 'forward' failed with error 0x10") == 0x10
     assert decode(0x23).startswith("InvalidProgram (0x23)")
     assert decode(0x99).startswith("Unknown")
+
+
+def test_a_hung_child_is_ended_with_a_clear_error(tiny, tiny_files):
+    """A child that stops answering (here: stopped with SIGSTOP) is ended after answer_timeout, not waited on forever."""
+    import os
+    import signal
+    import time
+
+    from labkit.errors import LabkitError, ParameterError
+    from labkit.runners import ChildExecuTorchRunner
+
+    with pytest.raises(ParameterError, match="answer_timeout"):
+        ChildExecuTorchRunner(tiny_files["xnnpack"], threads=1, answer_timeout=0)
+    child = ChildExecuTorchRunner(tiny_files["xnnpack"], threads=1)
+    child.answer_timeout = 3.0  # after the load (importing torch in the child can take longer on a busy machine)
+    x = tiny.example_input()
+    assert child(x).shape == (1, 10)  # answers while it runs
+    os.kill(child._process.pid, signal.SIGSTOP)
+    started = time.perf_counter()
+    with pytest.raises(LabkitError, match=r"gave no answer within 3 s while running .*open the runner again"):
+        child(x)
+    assert time.perf_counter() - started < 30, "the watchdog did not end the child"
+    assert child._process.poll() is not None, "the hung child is still there"
+    with pytest.raises(LabkitError, match="has ended"):
+        child(x)
+    child.close()
