@@ -30,7 +30,7 @@ TEST_ENV := LABKIT_SMOKE=1 LABKIT_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
 
 help:
 	@echo "make lab    - install (first time ~3 min, ~6.5 GB) and open JupyterLab on notebooks/index.ipynb"
-	@echo "make test   - install if needed, then unit tests + every notebook (smoke) + papermill runs"
+	@echo "make test   - install if needed, then tests/ (2 workers: unit tests, parameter checks, papermill runs, UI) and every notebook (smoke)"
 	@echo "make test-params - every lab under papermill with the whole parameter matrix (tests/test_parameter_matrix.py)"
 	@echo "make run    - run every lab once in full mode (SMOKE=1: smoke, ONLY=\"00 04\": some) → results/kit/report.html"
 	@echo "make sweep GRID=sweeps/<grid>.yaml - run a lab over a parameter grid → results/<name>/report.html"
@@ -75,8 +75,13 @@ lab: kernel
 doctor: kernel
 	$(VENV)/bin/labkit doctor
 
+# tests/ on TEST_WORKERS processes (pytest-xdist: unit tests, parameter checks and matrix, UI), then every notebook
+# under nbval on its own, so the labs' timings run on an otherwise quiet machine. Both always run; either failing fails.
+TEST_WORKERS ?= 2
 test: kernel android-tools ui-tools
-	$(TEST_ENV) $(VPY) -m pytest
+	@$(TEST_ENV) $(VPY) -m pytest -n $(TEST_WORKERS) tests; tests=$$?; \
+	$(TEST_ENV) $(VPY) -m pytest notebooks; notebooks=$$?; \
+	echo "make test: tests/ exit $$tests, notebooks/ exit $$notebooks"; [ $$tests = 0 ] && [ $$notebooks = 0 ]
 
 # Every lab under papermill with every combination of tests/test_parameter_matrix.py (make test runs one per lab)
 test-params: kernel

@@ -13,7 +13,7 @@ with javac and zipped.  Errors exit 2 with one line saying what to do.  Stdlib o
 """
 from __future__ import annotations
 
-import argparse, glob, hashlib, lzma, os, re, shutil, subprocess, sys, tarfile, tempfile, zipfile
+import argparse, fcntl, glob, hashlib, lzma, os, re, shutil, subprocess, sys, tarfile, tempfile, zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -461,6 +461,11 @@ def main() -> int:
         return 0
     javac = need("javac", "install a JDK (apt-get install openjdk-17-jdk-headless)")
     cache.mkdir(parents=True, exist_ok=True)
+    lock = open(cache / ".lock", "w")  # two checks at once (parallel tests, two clones) build the jar in turn
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if jar.is_file() and stamp.is_file() and stamp.read_text().split()[:1] == [me]:  # the other one built it
+        print(jar)
+        return 0
     cur = cache / CURRENT
     if not cur.is_file():
         print(f"android_api: fetching {MEMBER} from Debian source package {SRC_PKG}", file=sys.stderr)
