@@ -48,7 +48,7 @@ $(DEPS_STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, $(PYTHON) is " + sys.version.split()[0] + ": run make lab PYTHON=/path/to/python3.11")'
 	@mkdir -p "$$(dirname "$(VENV)")"; $(VENV_LOCK); set -e; if [ ! -f $@ ]; then \
 	  test -x $(VPY) || $(PYTHON) -m venv $(VENV); \
-	  echo "$(VPY) -m pip install $(PIP_SOURCE) -r $(REQUIREMENTS)"; \
+	  echo "$(strip $(VPY) -m pip install $(PIP_SOURCE) -r $(REQUIREMENTS))"; \
 	  $(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) -r $(REQUIREMENTS); \
 	  rm -f $(VENV)/.deps-*; touch $@; fi
 

@@ -39,13 +39,13 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
 
 def check_ints(name: str, values: object, low: int, high: int | None = None, example: str = "[8, 32]") -> list[int]:
     """``values`` must be a non-empty list of distinct whole numbers in ``[low, high]``; returned sorted."""
-    upper = "" if high is None else f" and ≤ {high}"
+    span = f"≥ {low}" if high is None else f"from {low} to {high}"
     if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
-        raise ParameterError(f"{name} must be a non-empty list of whole numbers ≥ {low}{upper}, got {values!r}; "
+        raise ParameterError(f"{name} must be a non-empty list of whole numbers {span}, got {values!r}; "
                              f"e.g. {name} = {example}")
     bad = [v for v in values if not _is_int(v) or v < low or (high is not None and v > high)]
     if bad:
-        raise ParameterError(f"{name} has {bad}: each entry must be a whole number ≥ {low}{upper}; got {list(values)}")
+        raise ParameterError(f"{name} has {bad}: each entry must be a whole number {span}; got {list(values)}")
     if len(set(values)) != len(values):
         raise ParameterError(f"{name} lists a value twice: {list(values)}; give each once, e.g. {name} = {sorted(set(values))}")
     return sorted(values)
@@ -101,17 +101,10 @@ def check_threads(value: object, as_list: bool) -> list[int] | int:
             raise ParameterError(f"THREADS must be one whole number from 1 to {cores} (this machine's cores), "
                                  f"got {value!r}; e.g. THREADS = {min(2, cores)}")
         return value
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
-        raise ParameterError(f"THREADS must be a non-empty list of thread counts from 1 to {cores}, got {value!r}; "
-                             f"e.g. THREADS = {list(range(1, min(2, cores) + 1))}")
-    bad = [t for t in value if not _is_int(t) or not 1 <= t <= cores]
-    if bad:
-        raise ParameterError(f"THREADS has {bad}: each entry must be a whole number from 1 to {cores} "
-                             f"(this machine's cores); got {list(value)}")
-    if len(set(value)) != len(value):
-        raise ParameterError(f"THREADS lists a thread count twice: {list(value)}; give each count once, "
-                             f"e.g. THREADS = {sorted(set(value))}")
-    return sorted(value)
+    try:
+        return check_ints("THREADS", value, 1, cores, example=str(list(range(1, min(2, cores) + 1))))
+    except ParameterError as error:
+        raise ParameterError(f"{error} ({cores} = this machine's cores)") from None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from labkit import etpool, executorch_errors
+from labkit import etpool, executorch_errors, params
 from labkit.errors import ImageInputError, LabkitError, ModelFileError, ParameterError
 from labkit.quiet import native_output_captured
 
@@ -272,9 +272,7 @@ class ChildExecuTorchRunner(Runner):
     def __init__(self, path: Path, threads: int, name: str | None = None, answer_timeout: float = 600.0):
         path = Path(path)
         check_pte_header(path)
-        if isinstance(answer_timeout, bool) or not isinstance(answer_timeout, (int, float)) or not answer_timeout > 0:
-            raise ParameterError(f"answer_timeout must be a number of seconds > 0, got {answer_timeout!r}")
-        self.answer_timeout = float(answer_timeout)
+        self.answer_timeout = params.check_float("answer_timeout (seconds)", answer_timeout, 0)
         self._log = tempfile.TemporaryFile()
         # Its own session: interrupting the notebook's kernel (SIGINT to the kernel's process group)
         # must not kill the child that later cells still use.

@@ -110,7 +110,7 @@ def test_check_ints():
     assert params.check_ints("CALIBRATION_SWEEP", (32, 1, 8), 1, 1024) == [1, 8, 32]  # sorted, a list
     cases = {"8": "non-empty list", "'8, 32'": "non-empty list", "[]": "non-empty list", "None": "non-empty list",
              "[8, 0]": r"has \[0\]", "[8, 2000]": r"has \[2000\]", "[8.0]": r"has \[8.0\]", "[True]": r"has \[True\]",
-             "[8, 8]": "lists a value twice"}
+             "[8, 8]": "lists a value twice", "[8, 2048]": r"each entry must be a whole number from 1 to 1024"}
     for text, message in cases.items():
         value = eval(text)  # noqa: S307 — literal test values
         with pytest.raises(ParameterError, match=message) as error:
@@ -144,7 +144,7 @@ def test_check_threads():
     for bad in ("[1, 2]", "1", [], 0, [0], [cores + 1], [1.0], [True], None):
         with pytest.raises(ParameterError, match=f"THREADS .*from 1 to {cores}"):  # the allowed range is named
             params.check_threads(bad, as_list=True)
-    with pytest.raises(ParameterError, match=r"THREADS lists a thread count twice: \[1, 1\]; give each count once"):
+    with pytest.raises(ParameterError, match=r"THREADS lists a value twice: \[1, 1\]; give each once"):
         params.check_threads([1, 1], as_list=True)
     for bad in ([1], "2", 0, cores + 1, True, 1.0):
         with pytest.raises(ParameterError, match=f"THREADS must be one whole number from 1 to {cores}"):
