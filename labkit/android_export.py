@@ -48,23 +48,18 @@ class AndroidExport:
     manifest: dict[str, object]
 
 
-def _programs(model, precisions: Sequence[str], out: Path, calibration_size: int) -> dict[str, Path]:
-    """fp32 and/or int8 XNNPACK programs of ``model`` (cached like every lab's exports)."""
-    from labkit.data import augmented_set
+def _programs(model, precisions: Sequence[str], out: Path) -> dict[str, Path]:
+    """fp32 and/or int8 XNNPACK programs of ``model``: the int8 one is the kit's recipe (``quant.int8_program``)."""
     from labkit.export import export_pte
-    from labkit.quant import ptq_xnnpack
+    from labkit.quant import int8_program
 
-    x = model.example_input()
     programs: dict[str, Path] = {}
     for precision in precisions:
         target = out / f"model_{precision}.pte"
         if precision == "fp32":
-            programs[precision] = export_pte(model.module, (x,), target)
+            programs[precision] = export_pte(model.module, (model.example_input(),), target)
         elif precision == "int8":
-            calibration = augmented_set(calibration_size, model.spec.preprocess, seed=7)
-            exported = torch.export.export(model.module, (x,))
-            graph = ptq_xnnpack(exported, calibration.batches(1))  # exported for batch 1: one image per call
-            programs[precision] = export_pte(graph, (x,), target, key={"ptq_calibration": calibration_size})
+            programs[precision] = int8_program(model, target)
         else:
             raise AndroidExportError(f"precision {precision!r}: choose from {PRECISIONS}")
     return programs
@@ -72,7 +67,7 @@ def _programs(model, precisions: Sequence[str], out: Path, calibration_size: int
 
 def export_android(assets: Path = ASSETS_DIR, golden: Path = GOLDEN_DIR, model_name: str = "efficientnet_lite0",
                    precisions: Sequence[str] = PRECISIONS, photos: Sequence[str] = GOLDEN_PHOTOS,
-                   programs: Mapping[str, Path] | None = None, calibration_size: int = 64,
+                   programs: Mapping[str, Path] | None = None,
                    training_dir: Path | None = None, training_count: int = 320, training_steps: int = 50,
                    training_lr: float = 0.05) -> AndroidExport:
     """Write the app's assets and the golden files; ``programs`` reuses ``.pte`` files a lab already made."""
@@ -95,7 +90,7 @@ def export_android(assets: Path = ASSETS_DIR, golden: Path = GOLDEN_DIR, model_n
         folder.mkdir(parents=True, exist_ok=True)
     made = dict(programs or {})
     missing = [p for p in precisions if p not in made]
-    made.update(_programs(model, missing, build_dir("android"), calibration_size))
+    made.update(_programs(model, missing, build_dir("android")))
     files = []
     for precision in precisions:
         source = Path(made[precision])

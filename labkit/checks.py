@@ -290,12 +290,14 @@ def check_keep_float(names: Sequence[str] | None, model_name: str = "efficientne
     """Exercise 02.2: keep at most ``max_units`` layer units in float so that int8 fidelity improves enough.
 
     Passes when XNNPACK can lower the mixed-precision model and its mean KL divergence from fp32 on
-    ``inputs`` augmented photos is at most ``target_ratio`` × the all-int8 model's (PT2E, XNNPACK
-    per-channel config, 32 calibration images; the checker quantizes and measures both itself).
+    ``inputs`` augmented photos is at most ``target_ratio`` × the all-int8 model's (the kit's int8
+    recipe on its calibration split; the checker quantizes and measures both itself). A unit is a
+    module with exactly one conv or linear layer in it (``"stem"``, ``"blocks.3.expand"``), so that
+    "three units" cannot mean "the whole network".
     """
     from torch.export import Dim
 
-    from labkit.data import augmented_set
+    from labkit.data import augmented_set, calibration_set
     from labkit.models import load_model
     from labkit.parity import compare
     from labkit.quant import float_pads_after_int8, ptq_xnnpack, unit_names
@@ -309,12 +311,15 @@ def check_keep_float(names: Sequence[str] | None, model_name: str = "efficientne
     if not names or len(names) > max_units:
         _fail(exercise, f"name between 1 and {max_units} units; you named {len(names)}")
     model = load_model(model_name)
-    known = set(unit_names(model.module))
+    modules = dict(model.module.named_modules())
+    layers = (torch.nn.Conv2d, torch.nn.Linear)
+    known = {n for n in unit_names(model.module) if sum(isinstance(m, layers) for m in modules[n].modules()) == 1}
     unknown = [n for n in names if n not in known]
     if unknown:
-        _fail(exercise, f"{unknown} are not modules with weights in {model_name}; see labkit.quant.unit_names(model)")
+        _fail(exercise, f"{unknown} are not layer units of {model_name} (a module holding exactly one conv or linear "
+                        f"layer, e.g. 'stem' or 'blocks.0.depthwise'); see section 5's ranking")
     spec = model.spec.preprocess
-    calibration = augmented_set(32, spec, seed=1).batches(32)
+    calibration = calibration_set(spec).batches(32)
     evaluation = augmented_set(inputs, spec, seed=2).batches(16)
     exported = torch.export.export(model.module.eval(), (calibration[0][:2],),
                                    dynamic_shapes=({0: Dim("batch", max=256)},))

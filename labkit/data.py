@@ -211,3 +211,18 @@ def augmented_set(n: int, spec: PreprocessSpec, seed: int = 0, labelled_only: bo
         inputs.append(preprocess(np.ascontiguousarray(crop), spec))
         source.append(name)
     return AugmentedSet(torch.cat(inputs).contiguous(), tuple(source), seed)
+
+
+CALIBRATION_SIZE = 64
+CALIBRATION_SEED = 7
+
+
+def calibration_set(spec: PreprocessSpec, n: int = CALIBRATION_SIZE) -> AugmentedSet:
+    """The kit's one calibration split: crops of seed 7; the kit's int8 recipe uses the first 64.
+
+    Every int8 program the kit makes (the labs, the exercise checkers, ``labkit export-android``)
+    calibrates on ``calibration_set(spec)``, so a program a lab measured is the program the app
+    ships. Other ``n`` (calibration-size experiments) give a prefix or an extension of the same crops.
+    """
+    check_int("calibration_set's n (number of crops)", n, 1, 4096)
+    return augmented_set(n, spec, seed=CALIBRATION_SEED)

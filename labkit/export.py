@@ -12,6 +12,7 @@ import hashlib
 import json
 import operator
 import os
+import threading
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -53,7 +54,7 @@ def write_atomically(path: Path, data: bytes) -> Path:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ParameterError(f"data must be the file's bytes, got {type(data).__name__}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".partial")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")  # one per writer
     temporary.write_bytes(data)
     os.replace(temporary, path)
     return path
@@ -73,7 +74,7 @@ def cached_artifact(path: Path, key: Mapping[str, object], make: Callable[[], by
         except json.JSONDecodeError:
             pass
     write_atomically(path, make())
-    key_file.write_text(json.dumps(full_key, indent=2))
+    write_atomically(key_file, json.dumps(full_key, indent=2).encode())
     return path
 
 

@@ -12,6 +12,7 @@ lab can compute them by hand and then show that the library agrees:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import torch
@@ -176,13 +177,98 @@ def float_pads_after_int8(graph: torch.fx.GraphModule) -> dict[str, str]:
     return conflicts
 
 
+CLAMP_TARGETS = (torch.ops.aten.hardtanh.default, torch.ops.aten.hardtanh_.default)
+CONV_TARGETS = (torch.ops.aten.conv1d.default, torch.ops.aten.conv2d.default)
+BATCH_NORM_TARGETS = (torch.ops.aten.batch_norm.default,)
+
+
+def _only_user_is(node: object, targets: tuple) -> bool:
+    return isinstance(node, Node) and node.target in targets and len(node.users) == 1
+
+
+def annotate_conv_clamp(graph: torch.fx.GraphModule, config: object,
+                        filter_fn: Callable[[Node], bool] | None = None) -> list[tuple[Node, ...]]:
+    """Annotate each conv (→ BatchNorm) → ``hardtanh`` (ReLU6) chain as one quantized pattern; returns them.
+
+    The conv's input, weight and bias get ``config``'s specs, its output (and the BatchNorm's, in a
+    QAT graph where BatchNorm is not folded yet) none; the clamp's output gets the activation spec.
+    So the one int8 tensor of the chain is observed *after* the clamp, over [0, 6], as XNNPACK's
+    conv with a fused output clamp computes it. Chains with a branching intermediate, already
+    annotated nodes, or nodes that ``filter_fn`` rejects are left alone.
+    """
+    from torchao.quantization.pt2e.quantizer import (QuantizationAnnotation, get_bias_qspec, get_input_act_qspec,
+                                                     get_output_act_qspec, get_weight_qspec)
+    from torchao.quantization.pt2e.quantizer.quantizer import Q_ANNOTATION_KEY
+
+    chains = []
+    for clamp in graph.graph.nodes:
+        if clamp.op != "call_function" or clamp.target not in CLAMP_TARGETS:
+            continue
+        chain = [clamp]
+        if _only_user_is(clamp.args[0], BATCH_NORM_TARGETS):
+            chain.insert(0, clamp.args[0])
+        conv = chain[0].args[0]
+        if not _only_user_is(conv, CONV_TARGETS):
+            continue
+        chain.insert(0, conv)
+        if any(Q_ANNOTATION_KEY in n.meta for n in chain):
+            continue
+        if filter_fn is not None and not all(filter_fn(n) for n in chain):
+            continue
+        specs = {conv.args[0]: get_input_act_qspec(config), conv.args[1]: get_weight_qspec(config)}
+        if len(conv.args) > 2 and isinstance(conv.args[2], Node):
+            specs[conv.args[2]] = get_bias_qspec(config)
+        conv.meta[Q_ANNOTATION_KEY] = QuantizationAnnotation(input_qspec_map=specs, _annotated=True)
+        for middle in chain[1:-1]:
+            middle.meta[Q_ANNOTATION_KEY] = QuantizationAnnotation(_annotated=True)
+        clamp.meta[Q_ANNOTATION_KEY] = QuantizationAnnotation(output_qspec=get_output_act_qspec(config),
+                                                              _annotated=True)
+        chains.append(tuple(chain))
+    return chains
+
+
+def relu6_fusing_quantizer(per_channel: bool = True, keep_float: Sequence[str] = (), qat: bool = False) -> object:
+    """The kit's int8 quantizer: ExecuTorch's ``XNNPACKQuantizer`` plus conv → ReLU6 as one pattern.
+
+    The stock quantizer fuses conv + ReLU but not conv + ReLU6: it gives ``hardtanh`` the *shared*
+    spec of its input, so the conv output is quantized over its whole unclamped range and the clamp
+    keeps only the few levels inside [0, 6]. This subclass annotates those chains first
+    (:func:`annotate_conv_clamp`), then lets the stock annotation do the rest. ``qat=True`` for
+    ``prepare_qat_pt2e``; ``keep_float`` as in :func:`keep_float_filter`.
+    """
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
+                                                                          get_symmetric_quantization_config)
+
+    class ReLU6FusingXNNPACKQuantizer(XNNPACKQuantizer):
+        """``XNNPACKQuantizer`` that quantizes conv → hardtanh as one pattern (global config only)."""
+
+        def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
+            if self.module_name_config or self.module_type_config or self.operator_type_config:
+                raise ParameterError("the ReLU6-fusing quantizer takes one global config (and a filter); "
+                                     "per-module or per-operator configs are not supported")
+            config = self.global_config
+            if config is not None and not config.input_activation.is_dynamic:
+                annotate_conv_clamp(model, config, self.filter_fn)
+            return super().annotate(model)
+
+    if isinstance(keep_float, str):
+        raise ParameterError(f"keep_float must be a list of unit names, got the string {keep_float!r}; "
+                             f"write [{keep_float!r}]")
+    config = get_symmetric_quantization_config(is_per_channel=per_channel, is_qat=qat)
+    quantizer = ReLU6FusingXNNPACKQuantizer().set_global(config)
+    if keep_float:
+        quantizer.set_filter_function(keep_float_filter(keep_float))
+    return quantizer
+
+
 def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[torch.Tensor], per_channel: bool = True,
-                keep_float: Sequence[str] = ()) -> torch.fx.GraphModule:
-    """Post-training int8 quantization for XNNPACK with torchao PT2E: the five calls lab 02 shows.
+                keep_float: Sequence[str] = (), fuse_relu6: bool = True) -> torch.fx.GraphModule:
+    """Post-training int8 quantization for XNNPACK with torchao PT2E: the calls the quantization lab shows.
 
     ``exported`` is a ``torch.export`` of the float model in eval mode; ``calibration`` yields input
-    batches; modules named in ``keep_float`` stay in float. Returns the converted graph (Q/DQ ops
-    around float ops), ready for ``torch.export`` and XNNPACK lowering.
+    batches; modules named in ``keep_float`` stay in float. ``fuse_relu6=True`` is the kit's recipe
+    (:func:`relu6_fusing_quantizer`); ``False`` is the stock ``XNNPACKQuantizer``. Returns the
+    converted graph (Q/DQ ops around float ops), ready for ``torch.export`` and XNNPACK lowering.
     """
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
                                                                           get_symmetric_quantization_config)
@@ -191,12 +277,15 @@ def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[to
     if not isinstance(exported, torch.export.ExportedProgram):
         raise ParameterError(f"ptq_xnnpack takes a torch.export.ExportedProgram, got {type(exported).__name__}; "
                              f"pass torch.export.export(model.eval(), (x,))")
-    if isinstance(keep_float, str):
-        raise ParameterError(f"keep_float must be a list of unit names, got the string {keep_float!r}; "
-                             f"write [{keep_float!r}]")
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
-    if keep_float:
-        quantizer.set_filter_function(keep_float_filter(keep_float))
+    if fuse_relu6:
+        quantizer = relu6_fusing_quantizer(per_channel, keep_float)
+    else:
+        if isinstance(keep_float, str):
+            raise ParameterError(f"keep_float must be a list of unit names, got the string {keep_float!r}; "
+                                 f"write [{keep_float!r}]")
+        quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
+        if keep_float:
+            quantizer.set_filter_function(keep_float_filter(keep_float))
     prepared = prepare_pt2e(exported.module(), quantizer)
     seen = 0
     with torch.no_grad():
@@ -206,6 +295,39 @@ def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[to
     if seen == 0:
         raise ParameterError("no calibration batches: pass at least one input batch so the observers see real ranges")
     return convert_pt2e(prepared)
+
+
+INT8_RECIPE = "pt2e XNNPACKQuantizer symmetric per-channel + conv-ReLU6 fused; calibration_set (64 crops, seed 7)"
+
+
+def int8_program(model: object, path: Path) -> Path:
+    """The kit's one int8 program of ``model``: :data:`INT8_RECIPE`, batch 1, lowered to XNNPACK, at ``path``.
+
+    Cached by the model's weights and the recipe (``build/pte-cache``), so every lab, checker and
+    ``labkit export-android`` that asks for the same model gets byte-identical files.
+    """
+    import hashlib
+    import json
+
+    from labkit.data import calibration_set
+    from labkit.export import cached_artifact, lower_to_pte, state_fingerprint
+    from labkit.models import LoadedModel
+    from labkit.paths import build_dir
+
+    if not isinstance(model, LoadedModel):
+        raise ParameterError(f"int8_program takes a LoadedModel (labkit.models.load_model(...)), got {type(model).__name__}")
+    x = model.example_input()
+    key = {"weights": state_fingerprint(model.module), "shapes": [tuple(x.shape)], "backend": "xnnpack",
+           "recipe": INT8_RECIPE}
+
+    def make() -> bytes:
+        exported = torch.export.export(model.module.eval(), (x,))
+        graph = ptq_xnnpack(exported, calibration_set(model.spec.preprocess).batches(1))  # batch 1, as exported
+        return lower_to_pte(graph, (x,))
+
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    shared = cached_artifact(build_dir("pte-cache") / f"int8-{digest[:20]}.pte", key, make)
+    return cached_artifact(Path(path), key, shared.read_bytes)
 
 
 def unit_names(module: torch.nn.Module) -> list[str]:

@@ -123,7 +123,7 @@ def test_export_makes_int8_programs_that_run(tmp_path, tiny):
     from labkit.android_export import _programs
     from labkit.runners import open_runner
 
-    made = _programs(tiny, ["fp32", "int8"], tmp_path, calibration_size=4)
+    made = _programs(tiny, ["fp32", "int8"], tmp_path)
     x = tiny.example_input()
     fp32, int8 = (open_runner(made[p], threads=1)(x) for p in ("fp32", "int8"))
     assert made["int8"].stat().st_size < made["fp32"].stat().st_size

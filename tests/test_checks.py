@@ -126,8 +126,11 @@ def test_keep_float_checker_rejects_bad_answers():
         checks.check_keep_float("stem")
     with pytest.raises(ExerciseCheckError, match="between 1 and 3"):
         checks.check_keep_float(["stem", "head", "classifier", "blocks.0.depthwise"])
-    with pytest.raises(ExerciseCheckError, match="not modules with weights"):
+    with pytest.raises(ExerciseCheckError, match=r"\['no.such.layer'\] are not layer units"):
         checks.check_keep_float(["stem", "no.such.layer"])
+    for whole_or_part in ("blocks", "blocks.3", "stem.2"):  # the whole network, a block of three convs, a BatchNorm
+        with pytest.raises(ExerciseCheckError, match="exactly one conv or linear"):
+            checks.check_keep_float([whole_or_part])
     with pytest.raises(ExerciseCheckError, match="Keep 'blocks.1.expand' in float too"):
         checks.check_keep_float(["blocks.1.depthwise"])  # its padding would read int8: XNNPACK refuses
 

@@ -78,3 +78,17 @@ def test_augmented_set_is_deterministic_real_and_varied():
     assert set(a.source) == {"chelsea", "coffee", "rocket", "china"}
     assert len(a.batches(3)) == 3
     assert -1.0 - 1e-5 <= float(a.inputs.min()) and float(a.inputs.max()) <= 1.0 + 1e-5
+
+
+def test_calibration_set_is_one_split_with_prefixes():
+    from labkit.data import CALIBRATION_SIZE, augmented_set, calibration_set
+    from labkit.models import model_spec
+
+    spec = model_spec("tiny_cnn").preprocess
+    recipe = calibration_set(spec)
+    assert len(recipe) == CALIBRATION_SIZE == 64
+    assert torch.equal(calibration_set(spec, 8).inputs, recipe.inputs[:8])  # smaller: a prefix
+    assert torch.equal(calibration_set(spec, 80).inputs[:64], recipe.inputs)  # larger: an extension
+    assert not torch.equal(augmented_set(8, spec, seed=2).inputs, recipe.inputs[:8])  # other seeds: other crops
+    with pytest.raises(ValueError, match="number of crops"):
+        calibration_set(spec, 0)

@@ -98,7 +98,6 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "parity-huge": {"PARITY_IMAGES": 10**6},
         "seconds-zero": {"SECONDS_PER_MEASUREMENT": 0},
         "seconds-string": {"SECONDS_PER_MEASUREMENT": "0.5"},
-        "calibration-zero": {"CALIBRATION_IMAGES": 0},
         "parity-float": {"PARITY_IMAGES": 2.5},
         "threads-duplicate": {"THREADS": [1, 1]},
         "threads-list-string": {"THREADS": "[1, 2]"},
@@ -126,7 +125,6 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
     "07_benchmarking.ipynb": {
         "seconds-infinite": {"SECONDS_PER_MEASUREMENT": float("inf")},
         "rounds-huge": {"ROUNDS": 10**4},
-        "calibration-huge": {"CALIBRATION_IMAGES": 10**6},
         "runtimes-unknown": {"RUNTIMES": ["executorch-vulkan"]},
         "runtimes-string": {"RUNTIMES": "eager"},
         "runtimes-empty": {"RUNTIMES": []},
@@ -136,7 +134,6 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "rounds-string": {"ROUNDS": "3"},
         "seconds-negative": {"SECONDS_PER_MEASUREMENT": -1.0},
         "parity-zero": {"PARITY_IMAGES": 0},
-        "calibration-none": {"CALIBRATION_IMAGES": None},
         "memory-string": {"MEASURE_MEMORY": "yes"},
         "fma-zero": {"FMA_UNITS": 0},
         "second-model-unknown": {"SECOND_MODEL": "resnet50"},

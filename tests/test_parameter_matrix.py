@@ -76,8 +76,8 @@ MATRIX: list[tuple[str, str, list[str], str]] = [
     # untrained torchvision model, thread list given in descending order: 1 thread runs in a child process
     ("05_executorch.ipynb", "mnv3-untrained-2-1", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
                                                    "-y", "THREADS: [2, 1]", "-p", "PARITY_IMAGES", "2"], "full"),
-    # the trained model with small calibration and parity sets, threads ascending
-    ("05_executorch.ipynb", "lite0-small-sets-1-2", ["-y", "THREADS: [1, 2]", "-p", "CALIBRATION_IMAGES", "2",
+    # the trained model with a small parity set, threads ascending
+    ("05_executorch.ipynb", "lite0-small-sets-1-2", ["-y", "THREADS: [1, 2]",
                                                      "-p", "PARITY_IMAGES", "2", "-p", "SECONDS_PER_MEASUREMENT", "0.3"],
      "full"),
     # --- lab 06 ---
@@ -105,10 +105,9 @@ MATRIX: list[tuple[str, str, list[str], str]] = [
                                                    "-y", "THREADS: [1]",
                                                    "-y", "RUNTIMES: [executorch-xnnpack, onnxruntime]",
                                                    "-y", "PRECISIONS: [int8]"], "full"),
-    # an untrained torchvision model with every runtime, threads ascending, few calibration crops, more rounds
+    # an untrained torchvision model with every runtime, threads ascending, more rounds
     ("07_benchmarking.ipynb", "mnv3-untrained-all-1-2", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
-                                                         "-y", "THREADS: [1, 2]", "-p", "CALIBRATION_IMAGES", "4",
-                                                         "-p", "ROUNDS", "4"], "full"),
+                                                         "-y", "THREADS: [1, 2]", "-p", "ROUNDS", "4"], "full"),
 ]
 
 

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from torch.ao.quantization.observer import MinMaxObserver, PerChannelMinMaxObserver
@@ -150,3 +152,136 @@ def test_float_pads_after_int8(keep, conflicts):
             lower_to_pte(graph, (x[:1],))
     else:
         assert len(lower_to_pte(graph, (x[:1],))) > 1000
+
+
+class _WideReLU6Net(torch.nn.Module):
+    """conv → ReLU6 twice, with conv outputs spanning ±60: most of that range is clamped away."""
+
+    def __init__(self):
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.first = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU6())
+        self.second = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.ReLU6())
+        with torch.no_grad():
+            for conv in (self.first[0], self.second[0]):
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * 3)
+                conv.bias.zero_()
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
+def _wide_relu6():
+    generator = torch.Generator().manual_seed(1)
+    module, x = _WideReLU6Net().eval(), torch.randn(4, 3, 8, 8, generator=generator)
+    return module, torch.export.export(module, (x,)), x
+
+
+def _quantize_ops_between_conv_and_clamp(graph) -> int:
+    """How many conv → hardtanh edges pass through a quantize op (the stock recipe's extra rounding)."""
+    count = 0
+    for node in graph.graph.nodes:
+        if node.op == "call_function" and "hardtanh" in str(node.target):
+            source = node.args[0]
+            count += "quantize" in str(source.target) and "conv" not in str(source.target)
+    return count
+
+
+def test_the_kit_recipe_quantizes_conv_relu6_as_one_pattern():
+    module, exported, x = _wide_relu6()
+    stock = quant.ptq_xnnpack(exported, [x], fuse_relu6=False)
+    fused = quant.ptq_xnnpack(exported, [x])
+    assert _quantized_convs(stock) == _quantized_convs(fused) == 2
+    assert _quantize_ops_between_conv_and_clamp(stock) == 2  # stock: conv output rounded over ±60, then clamped
+    assert _quantize_ops_between_conv_and_clamp(fused) == 0  # fused: one int8 tensor, after the clamp
+    scales = {name: [float(n.args[1]) for n in g.graph.nodes if n.op == "call_function"
+                     and "quantize_per_tensor" in str(n.target) and "hardtanh" in str(n.args[0].target)]
+              for name, g in (("stock", stock), ("fused", fused))}
+    assert all(6 / s > 200 for s in scales["fused"]), f"fused: [0, 6] should get ≈ 255 levels, scales {scales}"
+    assert all(6 / s < 60 for s in scales["stock"]), f"stock: [0, 6] should get few levels, scales {scales}"
+    with torch.no_grad():
+        reference = module(x)
+        errors = {name: float((g(x) - reference).abs().mean()) for name, g in (("stock", stock), ("fused", fused))}
+    assert errors["fused"] < errors["stock"] / 3, f"expected the fused recipe far closer to fp32: {errors}"
+
+
+def test_the_kit_recipe_respects_keep_float_and_refuses_per_module_configs():
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import get_symmetric_quantization_config
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
+
+    _, exported, x = _wide_relu6()
+    mixed = quant.ptq_xnnpack(exported, [x], keep_float=["first"])
+    assert _quantized_convs(mixed) == 1
+    quantizer = quant.relu6_fusing_quantizer().set_module_name("first", get_symmetric_quantization_config())
+    with pytest.raises(ValueError, match="one global config"):
+        prepare_pt2e(exported.module(), quantizer)
+    with pytest.raises(ValueError, match="list of unit names"):
+        quant.relu6_fusing_quantizer(keep_float="first")
+
+
+def test_the_kit_recipe_lowers_entirely_to_xnnpack(tmp_path):
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    from labkit import pte
+    from labkit.runners import open_runner
+
+    _, exported, x = _wide_relu6()
+    graph = quant.ptq_xnnpack(exported, [x])
+    edge = to_edge_transform_and_lower(torch.export.export(graph, (x,)), partitioner=[XnnpackPartitioner()])
+    assert pte.non_delegated_ops(edge) == [], "conv + ReLU6 should run inside XNNPACK as int8 conv with a fused clamp"
+    path = tmp_path / "fused.pte"
+    path.write_bytes(edge.to_executorch().buffer)
+    with torch.no_grad():
+        error = float((open_runner(path, threads=1)(x) - graph(x)).abs().max())
+    assert error < 2 * 6 / 255, f"the XNNPACK program should compute the fused graph to about one int8 step: {error}"
+
+
+def test_int8_program_is_one_cached_program(tmp_path, monkeypatch):
+    """Every caller of the kit's recipe (labs, checkers, export-android) gets byte-identical files."""
+    import subprocess
+    import sys
+
+    from labkit.android_export import _programs
+    from labkit.models import load_model
+
+    monkeypatch.setenv("LABKIT_BUILD_DIR", str(tmp_path / "build"))
+    model = load_model("tiny_cnn", pretrained=False)
+    first = quant.int8_program(model, tmp_path / "lab.pte")
+    shipped = _programs(model, ["int8"], tmp_path / "android")["int8"]
+    assert first.read_bytes() == shipped.read_bytes()
+    assert first.with_name("lab.pte.key.json").read_text() == shipped.with_name("model_int8.pte.key.json").read_text()
+    assert quant.INT8_RECIPE in first.with_name("lab.pte.key.json").read_text()
+    # a fresh process with an empty cache makes the same bytes (quantization and lowering are deterministic)
+    code = ("import sys; from pathlib import Path; from labkit import quant; from labkit.models import load_model; "
+            "quant.int8_program(load_model('tiny_cnn', pretrained=False), Path(sys.argv[1]))")
+    env = {**__import__("os").environ, "LABKIT_BUILD_DIR": str(tmp_path / "other-build")}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "fresh.pte")], check=True, env=env, timeout=600)
+    assert (tmp_path / "fresh.pte").read_bytes() == first.read_bytes()
+    with pytest.raises(ValueError, match="LoadedModel"):
+        quant.int8_program(model.module, tmp_path / "bad.pte")
+
+
+def test_the_kit_recipe_also_fuses_conv_batchnorm_relu6_for_qat():
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
+
+    class ConvBNReLU6(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8),
+                                            torch.nn.ReLU6())
+
+        def forward(self, x):
+            return self.body(x)
+
+    x = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    graph = torch.export.export(ConvBNReLU6().eval(), (x,)).module()
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import get_symmetric_quantization_config
+
+    chains = quant.annotate_conv_clamp(copy.deepcopy(graph), get_symmetric_quantization_config(is_qat=True))
+    assert [[str(n.target).split(".")[1] for n in chain] for chain in chains] == [["conv2d", "batch_norm", "hardtanh"]]
+    prepared = prepare_qat_pt2e(graph, quant.relu6_fusing_quantizer(qat=True))
+    prepared(x)
+    converted = convert_pt2e(prepared)
+    assert _quantize_ops_between_conv_and_clamp(converted) == 0
+    assert _quantized_convs(converted) == 1
