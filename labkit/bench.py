@@ -1,4 +1,5 @@
-"""Measurements: latency (``torch.utils.benchmark``), cold start, FLOPs, file size, peak memory."""
+"""Measurements: latency (single calls timed with ``time.perf_counter``, threads set by
+``torch.utils.benchmark``'s context manager), cold start, FLOPs, file size, peak memory."""
 
 from __future__ import annotations
 
@@ -68,8 +69,9 @@ def measure_latency(fn: Callable[[torch.Tensor], object], x: torch.Tensor, threa
     Single calls (not blocks, as ``Timer.blocked_autorange`` would time) give a real p90 for anything
     slower than ~50 µs. ``threads`` sets torch's intra-op threads during the measurement with
     ``torch.utils.benchmark``'s own context manager; runners for other runtimes apply their own
-    thread setting. (``Timer.timeit(1)`` is not used: it runs two untimed calls before every timed
-    one, tripling the wall time of a measurement.)
+    thread setting. (``Timer.timeit(number)`` is not used: each call first runs ``max(number // 100, 2)``
+    warm-up calls whose time it discards, so ``timeit(1)`` makes three calls per timed one and triples
+    the wall time of a measurement.) ``fn`` is called exactly ``warmup + runs`` times.
     """
     from torch.utils.benchmark.utils.common import set_torch_threads  # the context manager Timer uses
 

@@ -1,5 +1,8 @@
 """The ``labkit`` command: ``doctor``, ``env``, ``results``, ``progress``, ``solution``, ``classify``, ``sweep``,
-``report``, ``run-labs``, ``course``, ``share``, ``collect``."""
+``report``, ``run-labs``, ``course``, ``share``, ``collect``, ``export-android``.
+
+A :class:`~labkit.errors.LabkitError` is a user error: one line naming the next step, exit code 2. Any other
+exception is a bug and keeps its traceback."""
 
 from __future__ import annotations
 

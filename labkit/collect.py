@@ -85,18 +85,24 @@ def load_participant(source: str | Path) -> Participant:
     return Participant(str(name), source, rows, parse_jsonl(files.get(PROGRESS_NAME, ""), f"{source}/{PROGRESS_NAME}"))
 
 
+def recorded(frame: pd.DataFrame, column: str) -> object:
+    """What ``column`` says across a participant's rows: its one value, ``"A → B"`` when the rows recorded
+    several (in the order first seen: e.g. torch upgraded between runs, or results merged from two machines),
+    ``"?"`` when no row has it."""
+    values = pd.unique(frame[column].dropna()) if column in frame else []
+    if len(values) == 0:
+        return "?"
+    return values[0] if len(values) == 1 else " → ".join(str(v) for v in values)
+
+
 def machines(participants: Sequence[Participant]) -> pd.DataFrame:
-    """Who ran what on which machine: one row per participant."""
+    """Who ran what on which machine: one row per participant (every environment their rows recorded)."""
     rows = []
     for p in participants:
         frame = p.rows
-        def first(column: str) -> object:
-            values = frame[column].dropna() if column in frame else []
-            return values.iloc[-1] if len(values) else "?"
         passed = sorted({str(e["exercise"]) for e in p.progress if e.get("passed") is True})
-        rows.append({"participant": p.name, "cpu": first("env.cpu"), "cores": first("env.cores"),
-                     "platform": first("env.platform"), "torch": first("env.torch"),
-                     "executorch": first("env.executorch"),
+        env = {key: recorded(frame, f"env.{key}") for key in ("cpu", "cores", "platform", "torch", "executorch")}
+        rows.append({"participant": p.name, **env,
                      "labs run": ", ".join(sorted({str(lab)[:2] for lab in frame.get("lab", [])})) or "none",
                      "rows": len(frame), "exercises passed": len(passed)})
     return pd.DataFrame(rows)

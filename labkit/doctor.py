@@ -73,7 +73,8 @@ def _executorch_runtime() -> Check:
                      "" if has_xnnpack else "this executorch build lacks XNNPACK; reinstall executorch==1.5.1 from PyPI")
     except Exception as exc:  # a broken install fails in many ways
         return Check("ExecuTorch runtime with XNNPACK", False, f"{type(exc).__name__}: {exc}",
-                     "executorch ships wheels for Linux x86_64/aarch64 and macOS arm64 only; on Windows use WSL2. " + FIX_INSTALL)
+                     "executorch 1.5.1 has wheels for Linux x86_64/aarch64, macOS arm64 and Windows x86_64 (none for Intel "
+                     "Macs); the kit runs on Windows through WSL2 only. " + FIX_INSTALL)
 
 
 def _weights() -> Check:

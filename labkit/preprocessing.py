@@ -15,6 +15,7 @@ Pipeline, in this exact order (the Android demo re-implements it from ``preproce
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,11 +27,23 @@ from labkit.errors import ImageInputError, ParameterError
 from labkit.params import check_int
 
 INTERPOLATIONS = ("bilinear", "bicubic")  # what resize_short_side can do with half-pixel centres (and antialias)
+# What the pipeline always makes; the fields record it for the Android app, which refuses any other value
+# (android_demo/.../core/PreprocessSpec.java), so a spec may not claim anything else.
+FIXED: dict[str, str] = {"channel_order": "RGB", "layout": "NCHW", "dtype": "float32"}
+# Choices this pipeline has but the Android app does not implement: its PreprocessSpec.java refuses other values.
+ANDROID_ONLY: dict[str, object] = {"interpolation": "bilinear", "antialias": True}
+# Keys preprocess.json must have (the app refuses a file without them); notes and input_shape are optional.
+REQUIRED_KEYS: tuple[str, ...] = ("resize_short_side", "crop_size", "mean", "std", "interpolation", "antialias", *FIXED, "value_scale")
 
 
 @dataclass(frozen=True)
 class PreprocessSpec:
-    """What a model expects, as data (serializable to JSON for the Android demo)."""
+    """What a model expects, as data (serializable to JSON for the Android demo).
+
+    ``channel_order``, ``layout`` and ``dtype`` record what the pipeline always makes (RGB, NCHW, float32):
+    any other value is refused, here and by the Android app. Bicubic resizing and no antialiasing are
+    choices of this pipeline that the app lacks: :meth:`check_android` (and :meth:`save`) refuse them.
+    """
 
     resize_short_side: int = 256
     crop_size: int = 224
@@ -53,15 +66,42 @@ class PreprocessSpec:
             if (not isinstance(value, (tuple, list)) or len(value) != 3
                     or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
                 raise ParameterError(f"PreprocessSpec.{name} must be three numbers (R, G, B), got {value!r}")
-        if any(v == 0 for v in self.std):
-            raise ParameterError(f"PreprocessSpec.std must not contain 0 (it divides), got {self.std!r}; "
-                                 f"e.g. std=(0.229, 0.224, 0.225) or (0.5, 0.5, 0.5)")
-        if self.interpolation not in INTERPOLATIONS:
+            if not all(math.isfinite(v) for v in value):
+                raise ParameterError(f"PreprocessSpec.{name} must be finite numbers, got {value!r}")
+        if any(v <= 0 for v in self.std):
+            raise ParameterError(f"PreprocessSpec.std must be positive (it divides; the Android app refuses 0 and "
+                                 f"negative values), got {self.std!r}; e.g. std=(0.229, 0.224, 0.225) or (0.5, 0.5, 0.5)")
+        if self.resize_short_side < self.crop_size:
+            raise ParameterError(f"PreprocessSpec.resize_short_side ({self.resize_short_side}) must be at least "
+                                 f"crop_size ({self.crop_size}): the crop is cut from the resized image; e.g. "
+                                 f"resize_short_side=256, crop_size=224")
+        if not isinstance(self.interpolation, str) or self.interpolation not in INTERPOLATIONS:
             raise ParameterError(f"PreprocessSpec.interpolation must be one of {list(INTERPOLATIONS)}, "
                                  f"got {self.interpolation!r}")
-        if not isinstance(self.value_scale, (int, float)) or isinstance(self.value_scale, bool) or self.value_scale <= 0:
+        if not isinstance(self.antialias, bool):
+            raise ParameterError(f"PreprocessSpec.antialias must be True or False, got {self.antialias!r}")
+        for name, only in FIXED.items():
+            value = getattr(self, name)
+            if not (isinstance(value, str) and value == only):
+                raise ParameterError(
+                    f"PreprocessSpec.{name} must be {only!r}, got {value!r}: the pipeline always makes "
+                    f"{FIXED['channel_order']}, {FIXED['layout']}, {FIXED['dtype']} (and the Android app refuses any "
+                    f"other value); convert the image or the tensor yourself after preprocess() if a model needs another")
+        if (not isinstance(self.value_scale, (int, float)) or isinstance(self.value_scale, bool)
+                or not math.isfinite(self.value_scale) or self.value_scale <= 0):
             raise ParameterError(f"PreprocessSpec.value_scale must be a number > 0 (1/255 for 0–255 pixels), "
                                  f"got {self.value_scale!r}")
+
+    def check_android(self) -> "PreprocessSpec":
+        """Raise :class:`ParameterError` if the Android demo cannot follow this spec exactly (its
+        ``PreprocessSpec.java`` implements bilinear resizing with antialiasing only); returns the spec."""
+        for name, only in ANDROID_ONLY.items():
+            value = getattr(self, name)
+            if value != only or type(value) is not type(only):
+                raise ParameterError(f"PreprocessSpec.{name} is {value!r}, but the Android app implements "
+                                     f"{name}={only!r} only and refuses this preprocess.json; use "
+                                     f"dataclasses.replace(spec, {name}={only!r}) for a spec the app can follow")
+        return self
 
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
@@ -76,7 +116,10 @@ class PreprocessSpec:
 
     @classmethod
     def from_json(cls, text: str) -> "PreprocessSpec":
-        """Inverse of :meth:`to_json`; unknown keys are an error so typos do not pass silently."""
+        """Inverse of :meth:`to_json`, as strict as the Android app reading ``preprocess.json``: unknown or
+        missing keys, an ``input_shape`` that does not match ``crop_size`` and every value the constructor
+        refuses are errors (bicubic / no antialiasing load, as this pipeline implements them: see
+        :meth:`check_android`). The app also accepts a ``value_scale`` ≤ 0, which is refused here."""
         try:
             data = json.loads(text)
         except (TypeError, json.JSONDecodeError) as exc:
@@ -85,18 +128,33 @@ class PreprocessSpec:
         if not isinstance(data, dict):
             raise ParameterError(f"a preprocess spec is a JSON object with keys like crop_size, got {type(data).__name__}; "
                                  f"re-create it with spec.save(path)")
-        data.pop("input_shape", None)
+        has_shape, shape = "input_shape" in data, data.pop("input_shape", None)
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
             raise ParameterError(f"unknown keys in preprocess spec: {sorted(unknown)}; expected a subset of {sorted(known)}")
+        missing = [key for key in REQUIRED_KEYS if key not in data]
+        if missing:
+            raise ParameterError(f"the preprocess spec has no {missing} (the Android app refuses it too): every key "
+                                 f"to_json() writes must be there; re-create it with spec.save(path)")
         for key in ("mean", "std"):
-            if key in data:
+            if isinstance(data[key], list):
                 data[key] = tuple(data[key])
-        return cls(**data)
+        for key in ("resize_short_side", "crop_size"):  # JSON has one number type: 224.0 is the whole number 224
+            if isinstance(data[key], float) and data[key].is_integer():
+                data[key] = int(data[key])
+        spec = cls(**data)
+        if has_shape and shape != list(spec.input_shape):
+            raise ParameterError(f"the preprocess spec's input_shape {shape!r} does not match crop_size {spec.crop_size} "
+                                 f"(expected {list(spec.input_shape)}); re-create it with spec.save(path)")
+        return spec
 
     def save(self, path: Path) -> Path:
-        """Write :meth:`to_json` to ``path`` and return it."""
+        """Write :meth:`to_json` to ``path`` (a ``preprocess.json`` for the Android demo) and return it.
+
+        Refuses a spec the app refuses (:meth:`check_android`), so no file is written that it cannot follow.
+        """
+        self.check_android()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.to_json() + "\n")

@@ -10,7 +10,8 @@ interval on the mean log-ratio across rounds (Student's t, like a paired t-test)
 * **does not hold** when the whole interval lies below it,
 * is **not resolved** on this machine otherwise: printed with its numbers, never asserted.
 
-:func:`from_blocks` does the same for blocks a lab already measured in rotated rounds.
+:func:`from_blocks` does the same for blocks a lab already measured in rotated rounds;
+:func:`saving_verdict` words the verdict on a claim stated as a range of time saved ("15–20 % faster").
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class SpeedClaim:
         """The claim in words."""
         if self.min_speedup == 1.0:
             return f"{self.faster} is faster than {self.slower}"
-        return f"{self.faster} is at least {self.min_speedup:g}× faster than {self.slower}"
+        return f"{self.faster} is at least {self.min_speedup:.3g}× faster than {self.slower}"
 
     @property
     def verdict(self) -> str:
@@ -95,6 +96,58 @@ class SpeedClaim:
                 f"its threads, then re-run this cell; if it repeats, the claim is wrong for this machine: report it."
             )
         return self
+
+
+def time_saved(speedup: float) -> float:
+    """The fraction of the slower one's time that a speed-up saves: 1.25× saves 0.20, 0.8× saves −0.25."""
+    return 1.0 - 1.0 / speedup
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.0f} %".replace("-", "−")
+
+
+def saving_verdict(claim: SpeedClaim, claimed: tuple[float, float]) -> str:
+    """One sentence on "saves ``claimed[0]``–``claimed[1]`` of the time" (fractions, e.g. ``(0.15, 0.20)``).
+
+    ``claim`` is the noise-aware comparison made with ``min_speedup=1 / (1 - claimed[0])``: its verdict
+    decides the lower end. The sentence says whether the time saved is above, within or below the
+    claimed range, or not resolved, and whether the noise interval decided it or left it open.
+    """
+    if not isinstance(claim, SpeedClaim):
+        raise ParameterError(f"saving_verdict takes a SpeedClaim (from speed.from_blocks or speed.compare), "
+                             f"got {type(claim).__name__}")
+    if (not isinstance(claimed, (tuple, list)) or len(claimed) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in claimed)
+            or not 0 <= claimed[0] <= claimed[1] < 1):
+        raise ParameterError(f"claimed must be (lowest, highest) fraction of time saved, 0 ≤ lowest ≤ highest < 1, "
+                             f"e.g. (0.15, 0.20) for '15–20 % faster'; got {claimed!r}")
+    low, high = claimed
+    if abs(time_saved(claim.min_speedup) - low) > 0.005:
+        raise ParameterError(f"the claim was decided at {claim.min_speedup:.3g}× (time saved "
+                             f"{_percent(time_saved(claim.min_speedup))}), not at the claimed {_percent(low)}: make it "
+                             f"with min_speedup=1 / (1 - {low:g})")
+    saved, saved_low, saved_high = time_saved(claim.speedup), time_saved(claim.low), time_saved(claim.high)
+    span = f"{_percent(low)}" if low == high else f"{low * 100:.0f}–{_percent(high)}"
+    measured = (f"time saved {_percent(saved)} ({_percent(claim.confidence)} interval {_percent(saved_low)} to "
+                f"{_percent(saved_high)}, {claim.rounds} rotated rounds)")
+    if claim.verdict == DOES_NOT_HOLD:
+        return (f"{DOES_NOT_HOLD}: {measured}, less than the claimed {span} — decided despite the noise: "
+                f"the whole interval lies below {_percent(low)}")
+    if claim.verdict == NOT_RESOLVED:
+        estimate_says = HOLDS if claim.speedup > claim.min_speedup else DOES_NOT_HOLD
+        return (f"{NOT_RESOLVED}: {measured} — the noise decided: the interval reaches across the claimed "
+                f"{_percent(low)}, so the estimate alone (which says it {estimate_says}) settles nothing")
+    if saved_low > high:
+        return (f"{HOLDS}, and more than claimed: {measured}, above the claimed {span} — decided despite the "
+                f"noise: the whole interval lies above {_percent(high)}")
+    if saved_high <= high:
+        return (f"{HOLDS}: {measured}, within the claimed {span} — decided despite the noise: the whole "
+                f"interval lies inside it")
+    where = "above" if saved > high else "within"
+    return (f"{HOLDS} (at least the claimed {_percent(low)}): {measured}, the estimate {where} the claimed {span} — "
+            f"whether it saves more than {_percent(high)} is not resolved: the interval reaches across it, so the "
+            f"noise decided that part")
 
 
 def _t_quantile(confidence: float, dof: int) -> float:

@@ -54,12 +54,14 @@ def test_preprocessing_spec_and_steps():
     expect(ParameterError, lambda: preprocessing.PreprocessSpec(crop_size=0), "crop_size", "≥ 1")
     expect(ParameterError, lambda: preprocessing.PreprocessSpec(resize_short_side=256.0), "whole number")
     expect(ParameterError, lambda: preprocessing.PreprocessSpec(mean=(0.5, 0.5)), "three numbers")
-    expect(ParameterError, lambda: preprocessing.PreprocessSpec(std=(0.5, 0, 0.5)), "must not contain 0", "e.g. std=")
+    expect(ParameterError, lambda: preprocessing.PreprocessSpec(std=(0.5, 0, 0.5)), "must be positive", "e.g. std=")
     expect(ParameterError, lambda: preprocessing.PreprocessSpec(interpolation="nearest"), "['bilinear', 'bicubic']")
     expect(ParameterError, lambda: preprocessing.PreprocessSpec(value_scale=0), "1/255")
     expect(ParameterError, lambda: preprocessing.PreprocessSpec.from_json("{not json"), "spec.save(path)")
     expect(ParameterError, lambda: preprocessing.PreprocessSpec.from_json("[1, 2]"), "spec.save(path)")
-    expect(ParameterError, lambda: preprocessing.PreprocessSpec.from_json('{"crop_size": -1}'), "crop_size")
+    expect(ParameterError, lambda: preprocessing.PreprocessSpec.from_json(SPEC.to_json().replace('"crop_size": 224',
+                                                                                  '"crop_size": -1')), "crop_size")
+    expect(ParameterError, lambda: preprocessing.PreprocessSpec.from_json('{"crop_size": 224}'), "has no", "spec.save")
     expect(ImageInputError, lambda: preprocessing.resized_size(0, 10, 256), "at least one pixel")
     chw = torch.rand(3, 20, 30) * 255
     expect(ImageInputError, lambda: preprocessing.resize_short_side(chw[None], SPEC), "3 × H × W", "rgb_to_chw_float")

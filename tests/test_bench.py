@@ -73,3 +73,41 @@ def test_pooled_latency_takes_percentiles_over_all_blocks():
     assert pooled.p90_ms == pytest.approx(27.1)
     with pytest.raises(ValueError, match="no measurements"):
         bench.pooled([])
+
+
+def test_latency_is_timed_by_perf_counter_with_no_hidden_calls(monkeypatch):
+    """What bench's docstrings say: single calls timed with time.perf_counter, fn called warmup + runs times."""
+    import torch.utils.benchmark as tub
+
+    class NoTimer:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("measure_latency must not time with torch.utils.benchmark.Timer")
+
+    monkeypatch.setattr(tub, "Timer", NoTimer)
+    monkeypatch.setattr(tub.utils.timer, "Timer", NoTimer)
+    clock = [0.0]
+
+    def fake_clock() -> float:
+        clock[0] += 0.001
+        return clock[0]
+
+    monkeypatch.setattr(bench.time, "perf_counter", fake_clock)
+    for warmup in (0, 3):
+        calls = []
+        result = bench.measure_latency(calls.append, torch.zeros(1), threads=1, min_run_time=0.0, warmup=warmup,
+                                       min_runs=7)
+        assert len(calls) == warmup + result.runs and result.runs == 7
+        assert result.p50_ms == pytest.approx(1.0), "each call timed by its own pair of perf_counter readings"
+
+
+def test_timer_timeit_discards_the_warm_up_calls_our_docs_describe():
+    """bench.measure_latency's docstring and lab 00 say Timer.timeit(n) first makes max(n // 100, 2) calls."""
+    from torch.utils.benchmark import Timer
+
+    calls = []
+    timer = Timer("f()", globals={"f": lambda: calls.append(1)})
+    for number, expected in ((1, 3), (10, 12), (1000, 1010)):
+        calls.clear()
+        timer.timeit(number)
+        assert len(calls) == expected, (f"Timer.timeit({number}) called the statement {len(calls)} times: update "
+                                        f"labkit/bench.py and lab 00's section 5 to what torch does now")

@@ -34,3 +34,27 @@ def test_cli_results_and_console_script(tmp_path, capsys):
     assert "no results" in capsys.readouterr().out
     done = subprocess.run([sys.executable, "-m", "labkit.cli", "env"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "torch: 2.14.1" in done.stdout
+
+
+def test_cli_reports_user_errors_in_one_line_and_bugs_with_a_traceback(tmp_path):
+    """Only LabkitError (a user error with its next step) becomes `labkit <command>: message`, exit 2; any other
+    exception, a KeyError included, is a bug: the traceback reaches the terminal (exit 1)."""
+    program = ("import sys\n"
+               "from labkit import cli, results\n"
+               "from labkit.errors import LabkitError\n"
+               "def load(self, lab=None):\n"
+               "    raise {error}\n"
+               "results.ResultsStore.load = load\n"
+               "sys.exit(cli.main(['results', '--dir', sys.argv[1]]))\n")
+    cases = {"LabkitError('the store is unreadable: delete it and re-run')": 2, "KeyError('p50_ms')": 1,
+             "ValueError('internal')": 1}
+    for error, code in cases.items():
+        done = subprocess.run([sys.executable, "-c", program.format(error=error), str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == code, (error, done.returncode, done.stderr[-500:])
+        if code == 2:
+            assert done.stderr.strip() == "labkit results: the store is unreadable: delete it and re-run"
+        else:
+            name = error.split("(")[0]
+            assert "Traceback (most recent call last)" in done.stderr and f"{name}: " in done.stderr, done.stderr[-500:]
+            assert "labkit results:" not in done.stderr, "a bug must not be reported as a user error"

@@ -11,7 +11,8 @@ import pytest
 
 from labkit import checks
 from labkit.cli import main
-from labkit.collect import CollectError, collect, latencies, load_participant, share, speedup_table
+from labkit.collect import (CollectError, collect, latencies, load_participant, machines, recorded, share,
+                            speedup_table)
 from labkit.errors import ExerciseCheckError
 from labkit.progress import progress
 
@@ -118,6 +119,22 @@ def test_share_and_collect_two_machines(learner, tmp_path):
     assert "executorch-xnnpack fp32" not in table.columns or pd.isna(table.loc["alice", "executorch-xnnpack fp32"]), \
         "rows of an older run of the same lab must not count"
 
+
+def test_machines_show_every_environment_a_participant_recorded(tmp_path):
+    one = _store(tmp_path / "one", [_row("00_baseline", "run-01", "eager", "fp32", 1, 30.0, cpu="CPU A"),
+                                    _row("07_benchmarking", "run-02", "eager", "fp32", 2, 20.0, cpu="CPU A")])
+    rows = [_row("00_baseline", "run-01", "eager", "fp32", 1, 30.0, cpu="CPU A"),
+            _row("07_benchmarking", "run-02", "eager", "fp32", 2, 20.0, cpu="CPU B"),
+            _row("07_benchmarking", "run-03", "eager", "fp32", 2, 19.0, cpu="CPU A")]
+    rows[1]["env"]["torch"] = rows[2]["env"]["torch"] = "2.15.0"
+    two = _store(tmp_path / "two", rows)
+    table = machines([load_participant(one), load_participant(two)]).set_index("participant")
+    assert table.loc["one", "cpu"] == "CPU A" and table.loc["one", "torch"] == "2.14.1"
+    assert table.loc["one", "cores"] == 4, "a single value keeps its type"
+    assert table.loc["two", "cpu"] == "CPU A → CPU B", "several values in the order first recorded, not only one"
+    assert table.loc["two", "torch"] == "2.14.1 → 2.15.0" and table.loc["two", "executorch"] == "1.5.1"
+    assert recorded(pd.DataFrame({"env.cpu": [None, "CPU C"]}), "env.cpu") == "CPU C"
+    assert recorded(pd.DataFrame({"lab": ["00"]}), "env.cpu") == "?"
 
 def test_collect_refuses_bad_input_clearly(tmp_path, learner):
     broken = tmp_path / "broken.zip"

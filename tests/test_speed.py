@@ -128,3 +128,47 @@ def test_compare_and_from_blocks_name_the_expected_arguments():
         speed.compare(lambda x: x, ("B", lambda x: x), torch.zeros(1))
     with pytest.raises(ParameterError, match="from_ratios"):
         speed.from_blocks("A", "B", [1.0, 1.0, 1.0], [2.0, 2.0, 2.0])
+
+
+def seed_claim(centre, spread, claimed_low=0.15):
+    """A "fused saves ≥ claimed_low of the time" claim from 5 rounds spread log-evenly around ``centre``×."""
+    ratios = centre * np.exp(np.array([-1, -0.5, 0, 0.5, 1]) * spread)
+    return speed.from_ratios("fused", "unfused", ratios, 1.0, centre, min_speedup=1 / (1 - claimed_low))
+
+
+@pytest.mark.parametrize("centre, spread, verdict, words", [
+    (1.60, 0.02, speed.HOLDS, ["holds, and more than claimed", "time saved 38 %", "above the claimed 15–20 %",
+                               "decided despite the noise", "whole interval lies above 20 %"]),
+    (1.22, 0.01, speed.HOLDS, ["holds: time saved 18 %", "within the claimed 15–20 %", "decided despite the noise",
+                               "inside it"]),
+    (1.27, 0.05, speed.HOLDS, ["holds (at least the claimed 15 %)", "the estimate above the claimed 15–20 %",
+                               "whether it saves more than 20 % is not resolved", "noise decided that part"]),
+    (1.05, 0.02, speed.DOES_NOT_HOLD, ["does not hold: time saved 5 %", "less than the claimed 15–20 %",
+                                       "decided despite the noise", "whole interval lies below 15 %"]),
+    (0.90, 0.02, speed.DOES_NOT_HOLD, ["does not hold: time saved −11 % (95 % interval −13 % to −9 %"]),
+    (1.20, 0.10, speed.NOT_RESOLVED, ["not resolved on this machine: time saved 17 %", "the noise decided",
+                                      "reaches across the claimed 15 %", "estimate alone (which says it holds)"]),
+    (1.15, 0.10, speed.NOT_RESOLVED, ["not resolved on this machine", "the noise decided",
+                                      "estimate alone (which says it does not hold)"]),
+])
+def test_saving_verdict_words_every_outcome(centre, spread, verdict, words):
+    claim = seed_claim(centre, spread)
+    assert claim.verdict == verdict
+    sentence = speed.saving_verdict(claim, (0.15, 0.20))
+    assert sentence.startswith(verdict), sentence
+    for part in words:
+        assert part in sentence, (part, sentence)
+    assert "95 % interval" in sentence and "5 rotated rounds" in sentence and ";" not in sentence
+    if verdict != speed.HOLDS:
+        assert "more than claimed" not in sentence and "within" not in sentence
+
+
+def test_saving_verdict_refuses_a_claim_decided_elsewhere():
+    with pytest.raises(ParameterError, match=r"make it with min_speedup=1 / \(1 - 0.15\)"):
+        speed.saving_verdict(seed_claim(1.3, 0.02, claimed_low=0.0), (0.15, 0.20))
+    with pytest.raises(ParameterError, match="e.g. \\(0.15, 0.20\\)"):
+        speed.saving_verdict(seed_claim(1.3, 0.02), (0.20, 0.15))
+    with pytest.raises(ParameterError, match="takes a SpeedClaim"):
+        speed.saving_verdict(1.3, (0.15, 0.20))
+    assert speed.time_saved(1.25) == pytest.approx(0.20) and speed.time_saved(0.8) == pytest.approx(-0.25)
+    assert seed_claim(1.3, 0.02).claim == "fused is at least 1.18× faster than unfused"
