@@ -8,9 +8,9 @@ never trust the notebook's other cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
@@ -38,7 +38,7 @@ class CheckResult:
 
 def _log(entry: dict[str, object], root: Path | None = None) -> None:
     append_jsonl((root or results_dir()) / PROGRESS_NAME,
-                 {**entry, "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                 {**entry, "timestamp": datetime.now(UTC).isoformat(timespec="seconds")})
 
 
 def _record(result: CheckResult, root: Path | None = None) -> CheckResult:
@@ -328,8 +328,8 @@ def check_keep_float(names: Sequence[str] | None, model_name: str = "efficientne
     if conflicts:
         pad, producer = next(iter(conflicts.items()))
         _fail(exercise, f"XNNPACK could not lower this: the padding {pad!r} reads the int8 output of {producer!r}, so "
-                        f"lowering re-quantizes it and its float conv would get an int8 input. Keep {producer.rsplit('.', 1)[0]!r} in float too, or "
-                        f"choose other units")
+                        f"lowering re-quantizes it and its float conv would get an int8 input. "
+                        f"Keep {producer.rsplit('.', 1)[0]!r} in float too, or choose other units")
     all_int8 = compare(model.module, ptq_xnnpack(exported, calibration), evaluation).mean_kl
     mixed = compare(model.module, mixed_graph, evaluation).mean_kl
     ratio = mixed / all_int8

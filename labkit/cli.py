@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     course = commands.add_parser("course", help="print the course map; --write regenerates it everywhere")
     course.add_argument("--record-full", metavar="DIR", help="record the run times of a full `make run` (results/kit)")
     course.add_argument("--record-smoke", metavar="DIR", help="record the run times of `make run SMOKE=1` (results/kit-smoke)")
-    course.add_argument("--write", action="store_true", help="regenerate README.md, notebooks/README.md, docs/instructor.md, lab time lines")
+    course.add_argument("--write", action="store_true",
+                        help="regenerate README.md, notebooks/README.md, docs/instructor.md, lab time lines")
     course.add_argument("--check", action="store_true", help="exit 1 if a generated text is stale")
     course.set_defaults(func=_course)
     share_cmd = commands.add_parser("share", help="zip your results for the workshop host")

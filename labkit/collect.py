@@ -14,7 +14,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -128,8 +128,9 @@ def latencies(participants: Sequence[Participant]) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
     eager = table[(table["runtime"] == "eager") & (table["precision"] == "fp32")]
     base = eager.set_index(["participant", "model", "threads"])["p50_ms"]
-    keys = list(zip(table["participant"], table["model"], table["threads"]))
-    table["speedup_vs_eager"] = [base.get(k) / ms if k in base.index else None for k, ms in zip(keys, table["p50_ms"])]
+    keys = list(zip(table["participant"], table["model"], table["threads"], strict=True))
+    table["speedup_vs_eager"] = [base.get(k) / ms if k in base.index else None
+                                 for k, ms in zip(keys, table["p50_ms"], strict=True)]
     return table
 
 

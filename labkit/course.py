@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import nbformat
 import pandas as pd
@@ -259,7 +259,8 @@ def schedules_markdown(labs: Sequence[Lab], half_day: Sequence[str], durations: 
         _markdown_table(half), "",
         f"Each lab's block is the estimate to work through it (`notebooks/{COURSE_FILE}`) plus its run time measured "
         f"by `make run` ({_machine(durations)}), rounded up to 5 minutes. Slower laptops need more: "
-        "`make run SMOKE=1 ONLY=00` on one of the participants' laptops, next to lab 00's smoke time above, says how much.", "", resources_markdown(labs, durations)])
+        "`make run SMOKE=1 ONLY=00` on one of the participants' laptops, next to lab 00's smoke time above, says how much.", "",
+        resources_markdown(labs, durations)])
 
 
 def resources_markdown(labs: Sequence[Lab], durations: Mapping) -> str:
@@ -314,7 +315,7 @@ def generated_texts(root: Path | None = None) -> dict[Path, str]:
         first = nb.cells[0]
         if not _TIME_LINE.search(first.source):
             raise CourseError(f"{lab.notebook}: the first cell needs a '**Time**:' paragraph before '**Prerequisites**'")
-        first.source = _TIME_LINE.sub(lambda _: time_line(lab, durations), first.source, count=1)
+        first.source = _TIME_LINE.sub(lambda _, lab=lab: time_line(lab, durations), first.source, count=1)
         text = nbformat.writes(nb)
         texts[path] = text if text.endswith("\n") else text + "\n"
     return texts

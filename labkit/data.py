@@ -99,7 +99,8 @@ def load_rgb(source: ImageSource) -> np.ndarray:
         raise ImageInputError(f"{path} is not an image PIL can read (JPEG, PNG, WebP, BMP, TIFF, …); "
                               f"pass a photo file, or convert this one to PNG or JPEG first") from exc
     except OSError as exc:
-        raise ImageInputError(f"{path} could not be decoded ({exc}); the file is probably truncated or corrupt — copy it again") from exc
+        raise ImageInputError(f"{path} could not be decoded ({exc}); "
+                              f"the file is probably truncated or corrupt — copy it again") from exc
 
 
 @lru_cache(maxsize=1)

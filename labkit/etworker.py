@@ -41,7 +41,7 @@ def serve(path: str, threads: int) -> None:
         if etpool.pin(threads) != threads:
             raise RuntimeError(f"could not size the worker's thread pool to {threads}")
         runner = ExecuTorchRunner(path, threads=threads)
-    except Exception as exc:  # noqa: BLE001 — reported to the parent, which raises a LabkitError
+    except Exception as exc:
         answer(("error", type(exc).__name__, str(exc)))
         return
     answer(("ok", {"load_seconds": runner.load_seconds, "input_sizes": runner.input_sizes,
@@ -67,7 +67,7 @@ def serve(path: str, threads: int) -> None:
             else:
                 raise ValueError(f"unknown request {kind!r}")
             answer(("ok", value))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             answer(("error", type(exc).__name__, str(exc)))
 
 

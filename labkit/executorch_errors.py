@@ -24,7 +24,8 @@ ERROR_CODES: dict[int, tuple[str, str]] = {
     0x23: ("InvalidProgram", "the file is not a valid ExecuTorch program: truncated, corrupt or another format"),
     0x24: ("InvalidExternalData", "external weights (.ptd) are missing or do not match the program"),
     0x25: ("OutOfResources", "the runtime ran out of a resource"),
-    0x30: ("DelegateInvalidCompatibility", "the delegate blob was made for another backend version: re-export with this executorch"),
+    0x30: ("DelegateInvalidCompatibility",
+           "the delegate blob was made for another backend version: re-export with this executorch"),
     0x31: ("DelegateMemoryAllocationFailed", "the delegate could not allocate memory"),
     0x32: ("DelegateInvalidHandle", "the delegate handle is invalid"),
 }

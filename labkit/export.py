@@ -14,7 +14,7 @@ import operator
 import os
 import threading
 from pathlib import Path
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn

@@ -6,7 +6,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 import torch
@@ -191,7 +191,7 @@ def conv_bn_pairs(module: nn.Module) -> list[list[str]]:
 
     try:
         graph = torch.fx.symbolic_trace(module).graph
-    except Exception as exc:  # noqa: BLE001 — data-dependent control flow cannot be traced
+    except Exception as exc:
         raise LabkitError(f"cannot trace {type(module).__name__} with torch.fx ({type(exc).__name__}: {exc}); "
                           f"list its [conv, bn] name pairs by hand") from exc
     return [[n.args[0].target, n.target] for n in graph.nodes

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -316,7 +316,7 @@ def run_reference(model: NnapiModel, inputs: Sequence[torch.Tensor]) -> list[tor
             raise NnapiModelError(f"operand {operand.index} needs {operand.source}: pass the used_weights list to decode()")
     if len(inputs) != len(model.inputs):
         raise NnapiModelError(f"the model has {len(model.inputs)} input(s), got {len(inputs)}; pass one tensor per input")
-    for index, tensor in zip(model.inputs, inputs):
+    for index, tensor in zip(model.inputs, inputs, strict=True):
         expected = model.operands[index].shape
         if tuple(tensor.shape) != expected:
             raise NnapiModelError(f"input operand {index} has shape {expected} (NNAPI layout), got {tuple(tensor.shape)}; "
@@ -333,7 +333,7 @@ def run_reference(model: NnapiModel, inputs: Sequence[torch.Tensor]) -> list[tor
                                       f"{sorted(_REFERENCE_OPS)}: check a model made of those, or on a device")
         result = run(op, values)
         declared = output.shape
-        if len(declared) != result.dim() or any(d not in (0, r) for d, r in zip(declared, result.shape)):
+        if len(declared) != result.dim() or any(d not in (0, r) for d, r in zip(declared, result.shape, strict=True)):
             raise NnapiModelError(f"operation {op.index} ({op.type}) computes shape {tuple(result.shape)} but the serialized "
                              f"model declares operand {output.index} as {declared}: the conversion is inconsistent "
                              f"(a real NNAPI driver would reject or mis-run this model); "

@@ -7,7 +7,7 @@ optimizer must be created from those parameter tensors.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -135,4 +135,4 @@ def backbone_units(model_name: str, module: nn.Module) -> tuple[list[tuple[str, 
         pool = module.pool
     if len(modules) != len(names):
         raise LabkitError(f"{model_name} has {len(modules)} backbone units, the table expects {len(names)}")
-    return list(zip(names, modules)), pool
+    return list(zip(names, modules, strict=True)), pool

@@ -3,8 +3,8 @@
 Every lab takes ``SMOKE``, ``MODEL``, ``PRETRAINED`` and ``THREADS`` plus knobs of its own.
 :func:`check_common` checks the four shared ones (and that pretrained weights can really be had for
 ``MODEL``); :func:`check_int`, :func:`check_ints`, :func:`check_float`, :func:`check_choice` and
-:func:`check_choices` check a lab's own knobs (and labkit's own arguments). Each raises :class:`ParameterError`, which a notebook shows as its message
-alone: what was given, what is allowed, what to change.
+:func:`check_choices` check a lab's own knobs (and labkit's own arguments). Each raises :class:`ParameterError`,
+which a notebook shows as its message alone: what was given, what is allowed, what to change.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from labkit.errors import ParameterError
 
@@ -77,7 +77,8 @@ def check_choice(name: str, value: object, allowed: Sequence[object]) -> object:
 def check_choices(name: str, values: object, allowed: Sequence[object], min_count: int = 1) -> list:
     """``values`` must be a list of distinct members of ``allowed`` (at least ``min_count``)."""
     if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
-        raise ParameterError(f"{name} must be a list drawn from {list(allowed)}, got {values!r}; e.g. {name} = {list(allowed)[:2]}")
+        raise ParameterError(f"{name} must be a list drawn from {list(allowed)}, got {values!r}; "
+                             f"e.g. {name} = {list(allowed)[:2]}")
     unknown = [v for v in values if not _member(v, allowed)]
     if unknown:
         raise ParameterError(f"{name} has {unknown}, not among the allowed {list(allowed)}")
@@ -117,7 +118,7 @@ class Common:
     threads: list[int] | int
 
 
-def check_common(SMOKE: object, MODEL: object, PRETRAINED: object, THREADS: object,  # noqa: N803 — the lab's names
+def check_common(SMOKE: object, MODEL: object, PRETRAINED: object, THREADS: object,
                  threads_as_list: bool, models: Sequence[str] | None = None) -> Common:
     """Check ``SMOKE``, ``MODEL``, ``PRETRAINED`` and ``THREADS``; stop with the allowed values.
 

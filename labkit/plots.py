@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -35,7 +35,7 @@ def latency_bars(frame: pd.DataFrame, label: str = "label", p50: str = "p50_ms",
     upper = np.clip(frame[p90].to_numpy(dtype=float) - medians, 0, None)
     ax.bar(positions, medians, color="tab:blue", alpha=0.8)
     ax.errorbar(positions, medians, yerr=[np.zeros_like(upper), upper], fmt="none", ecolor="black", capsize=4)
-    for x, y in zip(positions, medians):
+    for x, y in zip(positions, medians, strict=True):
         ax.annotate(f"{y:.1f}", (x, y), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(positions, frame[label].astype(str), rotation=20, ha="right")
     ax.set_ylabel("latency per call (ms)")
@@ -65,7 +65,7 @@ def size_latency_fidelity(frame: pd.DataFrame, label: str = "label", size: str =
     fig, ax = plt.subplots(figsize=(5.5, 4))
     points = frame[[size, latency]].to_numpy(dtype=float)
     scatter = ax.scatter(points[:, 0], points[:, 1], c=frame[fidelity].to_numpy(dtype=float), cmap="viridis", s=60)
-    for (x, y), name in zip(points, frame[label].astype(str)):
+    for (x, y), name in zip(points, frame[label].astype(str), strict=True):
         ax.annotate(name, (x, y), fontsize=8, xytext=(4, 4), textcoords="offset points")
     front = pareto_front(points)
     ax.plot(points[front, 0], points[front, 1], "--", color="grey", label="Pareto front")
@@ -88,7 +88,7 @@ def predictions_grid(images: Sequence[np.ndarray], predictions: Sequence[Sequenc
         raise ParameterError(f"predictions_grid needs one prediction list, title (and verdict) per image, "
                              f"at least one image; got {lengths}")
     fig, axes = plt.subplots(2, count, figsize=(3.2 * count, 5.6), gridspec_kw={"height_ratios": [3, 2]}, squeeze=False)
-    for column, (image, preds, title) in enumerate(zip(images, predictions, titles)):
+    for column, (image, preds, title) in enumerate(zip(images, predictions, titles, strict=True)):
         verdict = None if correct is None else correct[column]
         colour = {True: "tab:green", False: "tab:red", None: "tab:gray"}[verdict]
         axes[0, column].imshow(image)
@@ -109,7 +109,7 @@ def preprocessing_steps(steps: dict[str, np.ndarray], titles: dict[str, str]) ->
     if not isinstance(steps, dict) or not steps:
         raise ParameterError("preprocessing_steps takes a non-empty dict {step name: image array}")
     fig, axes = plt.subplots(1, len(steps), figsize=(3.2 * len(steps), 3.2))
-    for ax, (name, image) in zip(np.atleast_1d(axes), steps.items()):
+    for ax, (name, image) in zip(np.atleast_1d(axes), steps.items(), strict=True):
         ax.imshow(image, cmap="coolwarm" if image.ndim == 2 else None)
         ax.set_title(titles.get(name, name), fontsize=9)
         ax.axis("off")
@@ -128,7 +128,7 @@ def latency_distribution(latencies: Sequence, title: str = "Per-call latency") -
     fig, ax = plt.subplots(figsize=(7, 3.4))
     everything = np.concatenate([np.asarray(lat.times_ms) for lat in latencies])
     bins = np.geomspace(max(everything.min() * 0.9, 1e-3), everything.max() * 1.1, 60)
-    for lat, colour in zip(latencies, plt.cm.tab10.colors):
+    for lat, colour in zip(latencies, plt.cm.tab10.colors, strict=False):
         ax.hist(lat.times_ms, bins=bins, alpha=0.55, color=colour,
                 label=f"{lat.label}, {lat.threads} thr: p50 {lat.p50_ms:.2f}, p90 {lat.p90_ms:.2f} ms ({lat.runs} calls)")
         ax.axvline(lat.p50_ms, color=colour, linestyle="-")

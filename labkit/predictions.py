@@ -41,7 +41,7 @@ def top_k(logits: torch.Tensor, k: int = 5, labels: tuple[str, ...] | None = Non
         labels = imagenet_labels()
     return [
         Prediction(int(i), labels[int(i)] if labels else str(int(i)), float(v))
-        for v, i in zip(values, indices)
+        for v, i in zip(values, indices, strict=True)
     ]
 
 

@@ -33,7 +33,8 @@ FIXED: dict[str, str] = {"channel_order": "RGB", "layout": "NCHW", "dtype": "flo
 # Choices this pipeline has but the Android app does not implement: its PreprocessSpec.java refuses other values.
 ANDROID_ONLY: dict[str, object] = {"interpolation": "bilinear", "antialias": True}
 # Keys preprocess.json must have (the app refuses a file without them); notes and input_shape are optional.
-REQUIRED_KEYS: tuple[str, ...] = ("resize_short_side", "crop_size", "mean", "std", "interpolation", "antialias", *FIXED, "value_scale")
+REQUIRED_KEYS: tuple[str, ...] = ("resize_short_side", "crop_size", "mean", "std", "interpolation", "antialias",
+                                  *FIXED, "value_scale")
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class PreprocessSpec:
             raise ParameterError(f"PreprocessSpec.value_scale must be a number > 0 (1/255 for 0–255 pixels), "
                                  f"got {self.value_scale!r}")
 
-    def check_android(self) -> "PreprocessSpec":
+    def check_android(self) -> PreprocessSpec:
         """Raise :class:`ParameterError` if the Android demo cannot follow this spec exactly (its
         ``PreprocessSpec.java`` implements bilinear resizing with antialiasing only); returns the spec."""
         for name, only in ANDROID_ONLY.items():
@@ -115,7 +116,7 @@ class PreprocessSpec:
         return json.dumps(data, indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "PreprocessSpec":
+    def from_json(cls, text: str) -> PreprocessSpec:
         """Inverse of :meth:`to_json`, as strict as the Android app reading ``preprocess.json``: unknown or
         missing keys, an ``input_shape`` that does not match ``crop_size`` and every value the constructor
         refuses are errors (bicubic / no antialiasing load, as this pipeline implements them: see

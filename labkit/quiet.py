@@ -21,7 +21,7 @@ import sys
 import tempfile
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 # Lines the ExecuTorch runtime prints on every machine, which say nothing about the learner's model.
 RUNTIME_NOISE = re.compile(r"^\[(cpuinfo_utils|threadpool)\.cpp:\d+\]|^I \d\d:\d\d:\d\d\.\d+ executorch:")
@@ -61,7 +61,7 @@ def native_output_captured(echo_meaningful: bool = True) -> Iterator[CapturedOut
         finally:
             try:
                 sys.stderr.flush()
-            except Exception:  # noqa: BLE001 — a closed stream must not hide the block's own error
+            except Exception:
                 pass
             os.dup2(saved, 2)
             os.close(saved)

@@ -11,9 +11,9 @@ import json
 import os
 import uuid
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -50,7 +50,7 @@ def append_jsonl(path: Path, record: Mapping[str, object]) -> None:
 
 def new_run_id() -> str:
     """A short unique id grouping the rows one notebook run writes."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
 class ResultsStore:
@@ -80,7 +80,7 @@ class ResultsStore:
                                f"got {type(config).__name__}")
         run_id = run_id or new_run_id()
         env = environment()
-        timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        timestamp = datetime.now(UTC).isoformat(timespec="seconds")
         records = [{"lab": lab, "run_id": run_id, "timestamp": timestamp, **dict(row),
                     "config": dict(config), "env": env} for row in rows]
         with open(self.path, "a+b") as fh:

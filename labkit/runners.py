@@ -19,7 +19,7 @@ import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -238,7 +238,7 @@ class ExecuTorchRunner(Runner):
         if x.dim() != len(self.input_sizes):
             raise ImageInputError(f"{self.name} expects a {len(self.input_sizes)}-d input shaped "
                                   f"{self.input_sizes}, got {tuple(x.shape)}; add the batch dimension with x[None]?")
-        if any(got > limit for got, limit in zip(x.shape, self.input_sizes)):
+        if any(got > limit for got, limit in zip(x.shape, self.input_sizes, strict=True)):
             raise ImageInputError(f"{self.name} was exported for inputs shaped {self.input_sizes} "
                                   f"(maximum sizes), got {tuple(x.shape)}")
         return x.contiguous()
@@ -372,7 +372,7 @@ class ChildExecuTorchRunner(Runner):
     def __del__(self) -> None:
         try:
             self.close()
-        except Exception:  # noqa: BLE001 — interpreter shutdown
+        except Exception:
             pass
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -83,7 +83,7 @@ class SpeedClaim:
                 "interval": f"{self.low:.2f}–{self.high:.2f}×", "rounds": self.rounds,
                 "faster_ms": round(self.faster_ms, 4), "slower_ms": round(self.slower_ms, 4)}
 
-    def check(self) -> "SpeedClaim":
+    def check(self) -> SpeedClaim:
         """Print the verdict; raise :class:`ClaimError` only when the run resolved the claim as false.
 
         An unresolved claim is printed, not asserted: the machine was too noisy to decide it.
@@ -185,7 +185,7 @@ def from_blocks(faster: str, slower: str, faster_blocks: Sequence[Latency], slow
     if len(faster_blocks) != len(slower_blocks):
         raise LabkitError(f"{len(faster_blocks)} blocks of {faster} but {len(slower_blocks)} of {slower}: "
                           f"pair them round by round (one block of each per round)")
-    ratios = [s.p50_ms / f.p50_ms for f, s in zip(faster_blocks, slower_blocks)]
+    ratios = [s.p50_ms / f.p50_ms for f, s in zip(faster_blocks, slower_blocks, strict=True)]
     pooled_f = float(np.median(np.concatenate([b.times_ms for b in faster_blocks])))
     pooled_s = float(np.median(np.concatenate([b.times_ms for b in slower_blocks])))
     return from_ratios(faster, slower, ratios, pooled_f, pooled_s, min_speedup, confidence)

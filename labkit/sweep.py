@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import yaml
@@ -51,7 +51,8 @@ class SweepSpec:
     def combinations(self) -> list[dict[str, object]]:
         """Every combination of the grid (in the grid's key order), each merged over ``fixed``."""
         keys = list(self.grid)
-        return [{**self.fixed, **dict(zip(keys, values))} for values in itertools.product(*(self.grid[k] for k in keys))]
+        return [{**self.fixed, **dict(zip(keys, values, strict=True))}
+                for values in itertools.product(*(self.grid[k] for k in keys))]
 
 
 def load_grid(path: str | Path, notebook: str | Path | None = None) -> SweepSpec:
@@ -138,7 +139,8 @@ def _run_one(spec: SweepSpec, params: dict[str, object], folder: Path, kernel: s
     _write_json(folder / "params.json", params)
     partial = folder / "running.ipynb"
     env = {**os.environ, "LABKIT_RESULTS_DIR": str(folder)}
-    command = [sys.executable, "-m", "labkit.peakrss", str(folder / MEMORY), "--", sys.executable, "-m", "papermill", "--cwd", str(spec.notebook.parent), "-k", kernel,
+    command = [sys.executable, "-m", "labkit.peakrss", str(folder / MEMORY), "--",
+               sys.executable, "-m", "papermill", "--cwd", str(spec.notebook.parent), "-k", kernel,
                "--execution-timeout", str(int(timeout)), "--no-progress-bar", str(spec.notebook), str(partial),
                "-y", yaml.safe_dump(params, default_flow_style=True)]
     started = time.perf_counter()

@@ -31,7 +31,7 @@ def preprocessing_figure(image: np.ndarray, model: LoadedModel, k: int = 5) -> F
     pictures = {
         "original": steps["original"], "resized": steps["resized"], "cropped": steps["cropped"],
     }
-    for ax, (name, chw) in zip(axes[:3], pictures.items()):
+    for ax, (name, chw) in zip(axes[:3], pictures.items(), strict=True):
         ax.imshow(chw.permute(1, 2, 0).clamp(0, 255).round().to(torch.uint8).numpy())
         ax.set_title(f"{name}: {chw.shape[1]}×{chw.shape[2]}", fontsize=9)
         ax.axis("off")

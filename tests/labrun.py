@@ -20,7 +20,8 @@ SPAM = re.compile(r"\[(cpuinfo_utils|threadpool)\.cpp:\d+\]|register_constant\(\
                   r"Output Buffer not found")
 
 
-def run_lab(tmp_path: Path, notebook: str, *arguments: str, timeout: int = 900) -> tuple[ResultsStore, str, nbformat.NotebookNode]:
+def run_lab(tmp_path: Path, notebook: str, *arguments: str,
+            timeout: int = 900) -> tuple[ResultsStore, str, nbformat.NotebookNode]:
     """papermill ``notebook`` into ``tmp_path`` with its own results and build folders.
 
     Returns the results store the run wrote, its outputs as one JSON text, and the executed notebook.

@@ -29,8 +29,8 @@ def expect(error_type, call, *next_step):
 
 def test_images(tmp_path):
     for empty in (np.zeros((0, 0, 3), np.uint8), np.zeros((4, 0, 3), np.uint8), np.zeros((0,), np.uint8)):
-        expect(ImageInputError, lambda: data.load_rgb(empty), "no pixels", "H, W ≥ 1")
-        error = expect(ImageInputError, lambda: preprocessing.preprocess(empty, SPEC))
+        expect(ImageInputError, lambda empty=empty: data.load_rgb(empty), "no pixels", "H, W ≥ 1")
+        error = expect(ImageInputError, lambda empty=empty: preprocessing.preprocess(empty, SPEC))
         assert "pass an image with at least one pixel" in str(error) or "load_rgb" in str(error), error
     expect(ImageInputError, lambda: data.load_rgb(Image.new("RGB", (0, 5))), "empty", "at least one pixel")
     expect(ImageInputError, lambda: data.load_rgb(tmp_path), "is a folder", "pass the path of one image")
@@ -113,7 +113,7 @@ def test_bench(tiny, tmp_path):
     expect(ParameterError, lambda: bench.measure_latency(tiny.module, x, min_run_time=-1), "seconds ≥ 0")
     wrong = torch.zeros(1, 5, 64, 64)
     for warmup in (0, 2):
-        expect(ImageInputError, lambda: bench.measure_latency(tiny.module, wrong, warmup=warmup, min_run_time=0.01),
+        expect(ImageInputError, lambda warmup=warmup: bench.measure_latency(tiny.module, wrong, warmup=warmup, min_run_time=0.01),
                "(1, 5, 64, 64)", "model.example_input()")
     expect(ImageInputError, lambda: bench.count_flops(tiny.module, wrong), "model.example_input()")
     expect(ParameterError, lambda: bench.measure_cold_start(tiny.module(x), x), "lambda: open_runner(path)")
@@ -239,8 +239,8 @@ def test_runners(tiny, tiny_files, tmp_path):
     expect(ModelFileError, lambda: open_runner(folder), "is a folder", "pass the path of the file")
     for kind in ("torchscript", "lite", "onnx"):
         runner = open_runner(tiny_files[kind], threads=1)
-        expect(ImageInputError, lambda: runner(torch.zeros(1, 3, 32)), "(1, 3, 32)", "shape")
-        expect(ImageInputError, lambda: runner(x.numpy()), "torch.Tensor")
+        expect(ImageInputError, lambda runner=runner: runner(torch.zeros(1, 3, 32)), "(1, 3, 32)", "shape")
+        expect(ImageInputError, lambda runner=runner: runner(x.numpy()), "torch.Tensor")
         assert runner(x).shape == (1, 10)
     eager = open_runner(tiny.module)
     expect(ImageInputError, lambda: eager(torch.zeros(1, 5, 64, 64)), "model.example_input()")

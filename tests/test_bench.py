@@ -67,7 +67,7 @@ def test_pooled_latency_takes_percentiles_over_all_blocks():
     blocks = [bench.measure_latency(lambda x: None, torch.zeros(1), threads=1, min_run_time=0.01, warmup=1,
                                     min_runs=n, label="noop") for n in (10, 20)]
     blocks = [replace(b, times_ms=tuple(float(v) for v in values)) for b, values in
-              zip(blocks, (range(1, 11), range(11, 31)))]
+              zip(blocks, (range(1, 11), range(11, 31)), strict=True)]
     pooled = bench.pooled(blocks)
     assert pooled.runs == 30 and pooled.p50_ms == 15.5 and pooled.min_ms == 1.0 and pooled.label == "noop"
     assert pooled.p90_ms == pytest.approx(27.1)

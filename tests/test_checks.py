@@ -54,8 +54,8 @@ def test_checks_record_progress():
     checks.check_size_estimate(None)
     with pytest.raises(ExerciseCheckError):
         checks.check_size_estimate(1.0)
-    lines = [json.loads(l) for l in (results_dir() / "progress.jsonl").read_text().splitlines()]
-    assert [(l["exercise"], l["passed"]) for l in lines[-2:]] == [("00.2", None), ("00.2", False)]
+    lines = [json.loads(line) for line in (results_dir() / "progress.jsonl").read_text().splitlines()]
+    assert [(line["exercise"], line["passed"]) for line in lines[-2:]] == [("00.2", None), ("00.2", False)]
 
 
 class _ConvBn(torch.nn.Module):

@@ -95,7 +95,8 @@ def test_torchvision_download_failure_is_explained(monkeypatch, tmp_path):
 
 def test_tiny_cnn_is_deterministic_and_has_no_trained_weights(tiny):
     again = load_model("tiny_cnn", pretrained=False)
-    assert all(torch.equal(a, b) for a, b in zip(tiny.module.state_dict().values(), again.module.state_dict().values()))
+    assert all(torch.equal(a, b)
+               for a, b in zip(tiny.module.state_dict().values(), again.module.state_dict().values(), strict=True))
     with pytest.raises(WeightsUnavailableError):
         load_model("tiny_cnn", pretrained=True)
     with pytest.raises(ParameterError, match="choose one of"):

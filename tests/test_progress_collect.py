@@ -54,7 +54,8 @@ def learner(tmp_path):
 
 
 def test_progress_of_labs_and_exercises(learner):
-    _store(learner / "kit-smoke" / "03_torchscript" / "SMOKE=True", [_row("03_torchscript", "run-11", "eager", "fp32", 1, 9.0, smoke=True)])
+    _store(learner / "kit-smoke" / "03_torchscript" / "SMOKE=True",
+           [_row("03_torchscript", "run-11", "eager", "fp32", 1, 9.0, smoke=True)])
     with pytest.warns(UserWarning, match="not complete JSON"):
         state = progress(learner)
     labs = state.labs.set_index("lab")

@@ -112,7 +112,7 @@ def test_check_ints():
              "[8, 0]": r"has \[0\]", "[8, 2000]": r"has \[2000\]", "[8.0]": r"has \[8.0\]", "[True]": r"has \[True\]",
              "[8, 8]": "lists a value twice", "[8, 2048]": r"each entry must be a whole number from 1 to 1024"}
     for text, message in cases.items():
-        value = eval(text)  # noqa: S307 — literal test values
+        value = eval(text)
         with pytest.raises(ParameterError, match=message) as error:
             params.check_ints("CALIBRATION_SWEEP", value, 1, 1024)
         assert "CALIBRATION_SWEEP" in str(error.value)
@@ -127,7 +127,7 @@ def test_check_choice_and_choices():
     cases = {"'eager, pte'": "must be a list drawn from", "['tflite']": "not among the allowed",
              "['pte', 'pte']": "lists a value twice", "[]": "needs at least 1"}
     for text, message in cases.items():
-        value = eval(text)  # noqa: S307 — literal test values
+        value = eval(text)
         with pytest.raises(ParameterError, match=message) as error:
             params.check_choices("RUNTIMES", value, allowed)
         assert "RUNTIMES" in str(error.value)

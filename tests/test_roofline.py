@@ -4,7 +4,8 @@ import pytest
 
 from labkit.roofline import cpu_features, measure_matmul, peak_gflops
 
-ZEN4_LIKE = "processor\t: 0\nmodel name\t: AMD EPYC 9R14\ncpu MHz\t\t: 2600.000\nflags\t\t: fpu sse2 avx fma avx2 avx512f avx512_vnni\n\nprocessor\t: 1\nmodel name\t: other\n"
+ZEN4_LIKE = ("processor\t: 0\nmodel name\t: AMD EPYC 9R14\ncpu MHz\t\t: 2600.000\n"
+             "flags\t\t: fpu sse2 avx fma avx2 avx512f avx512_vnni\n\nprocessor\t: 1\nmodel name\t: other\n")
 ARM_LIKE = "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm aes asimddp\n"
 OLD_X86 = "model name\t: Old\ncpu MHz\t\t: 1000\nflags\t\t: fpu sse sse2\n"
 

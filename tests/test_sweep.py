@@ -29,7 +29,8 @@ def probe_notebook(tmp_path):
 
 def test_grid_files_are_validated(tmp_path, probe_notebook):
     grid = tmp_path / "grid.yaml"
-    grid.write_text(f"name: demo\nnotebook: {probe_notebook.name}\nparameters: {{LABEL: y}}\ngrid: {{A: [1, 2], FAIL: [false]}}\n")
+    grid.write_text(f"name: demo\nnotebook: {probe_notebook.name}\nparameters: {{LABEL: y}}\n"
+                    f"grid: {{A: [1, 2], FAIL: [false]}}\n")
     spec = load_grid(grid)
     assert spec.name == "demo" and spec.notebook == probe_notebook.resolve()
     assert spec.combinations() == [{"LABEL": "y", "A": 1, "FAIL": False}, {"LABEL": "y", "A": 2, "FAIL": False}]

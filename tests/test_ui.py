@@ -155,11 +155,11 @@ def explained(page, lab: Lab, tmp_path: Path, step: str):
     """Turn any failure inside into an AssertionError naming the step, a screenshot and the server log."""
     try:
         yield
-    except Exception as exc:  # noqa: BLE001 (pytest's skip/fail outcomes are BaseExceptions and pass through)
+    except Exception as exc:
         shot = tmp_path / f"{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}.png"
         try:
             page.screenshot(path=str(shot), full_page=True)
-        except Exception as shot_error:  # noqa: BLE001
+        except Exception as shot_error:
             shot = f"(no screenshot: {shot_error})"
         raise AssertionError(f"{step}: {exc}\nscreenshot: {shot}\nJupyterLab log (end):\n{lab.log_tail()}") from exc
 

@@ -117,7 +117,7 @@ def test_wheelhouse_installs_with_no_index(tmp_path):
     both = [subprocess.Popen(command, env=offline_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
     outputs = [process.communicate(timeout=900) for process in both]
-    for process, (out, err) in zip(both, outputs):
+    for process, (out, err) in zip(both, outputs, strict=True):
         assert process.returncode == 0, out[-2000:] + err[-2000:]
     installs = [out for out, _ in outputs if "--no-index --find-links" in out]
     assert len(installs) == 1, f"expected one install and one no-op, got {len(installs)} installs"

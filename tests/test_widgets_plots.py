@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ def test_explorer_shows_a_picture_and_reports_bad_uploads(lite0):
     assert "coffee" in status.value
     upload.set_trait("value", ({"name": "broken.jpg", "content": memoryview(b"not an image"),
                                 "type": "image/jpeg", "size": 12,
-                                "last_modified": datetime.now(timezone.utc)},))
+                                "last_modified": datetime.now(UTC)},))
     assert "could not use broken.jpg" in status.value
 
 
@@ -44,7 +44,7 @@ def test_quantization_explorer_redraws_with_its_controls():
     sqnr = [float(f.axes[2].get_title().split("SQNR ")[1].split(" dB")[0]) for f in (per_tensor, per_channel)]
     assert sqnr[1] > sqnr[0] + 6  # per channel wins on channels of very different ranges
     box = quantization_explorer(weights)
-    (layer, bits, symmetric, per_channel_box), picture = box.children[0].children, box.children[1]
+    (_layer, bits, _symmetric, _per_channel_box), picture = box.children[0].children, box.children[1]
     before = picture.value
     assert before[:8] == b"\x89PNG\r\n\x1a\n"
     bits.value = 4
@@ -65,7 +65,7 @@ def test_latency_explorer_and_distribution():
     legend = " ".join(t.get_text() for t in figure.axes[0].get_legend().get_texts())
     assert f"xnnpack fp32, 1 thr: p50 {measured[('xnnpack', 'fp32', 1)].p50_ms:.2f}" in legend and "(30 calls)" in legend
     box = latency_explorer(measured)
-    (runtime, precision, threads), compare, note, picture = box.children[0].children, *box.children[1:]
+    (_runtime, precision, threads), compare, note, picture = box.children[0].children, *box.children[1:]
     assert picture.value[:8] == b"\x89PNG\r\n\x1a\n"
     precision.value, threads.value = "fp32", 2
     assert "was not measured" in note.value

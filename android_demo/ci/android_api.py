@@ -13,7 +13,19 @@ with javac and zipped.  Errors exit 2 with one line saying what to do.  Stdlib o
 """
 from __future__ import annotations
 
-import argparse, fcntl, glob, hashlib, lzma, os, re, shutil, subprocess, sys, tarfile, tempfile, zipfile
+import argparse
+import fcntl
+import glob
+import hashlib
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -59,7 +71,7 @@ class Cls:
     implements: list[str]
     deprecated: bool
     members: list[Member] = field(default_factory=list)
-    children: list["Cls"] = field(default_factory=list)
+    children: list[Cls] = field(default_factory=list)
 
     @property
     def fqn(self) -> str:
@@ -78,10 +90,10 @@ def deb_src_sources() -> str:
     paras: list[str] = []
     for f in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
         for block in re.split(r"\n\s*\n", Path(f).read_text()):
-            lines = [l for l in block.splitlines() if l.strip() and not l.lstrip().startswith("#")]
-            head = {l.split(":", 1)[0].lower(): l.split(":", 1)[-1].strip() for l in lines if not l[0].isspace()}
+            lines = [ln for ln in block.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            head = {ln.split(":", 1)[0].lower(): ln.split(":", 1)[-1].strip() for ln in lines if not ln[0].isspace()}
             if "uris" in head and "deb" in head.get("types", "").split() and head.get("enabled") != "no":
-                paras.append("\n".join("Types: deb-src" if l.lower().startswith("types:") else l for l in lines))
+                paras.append("\n".join("Types: deb-src" if ln.lower().startswith("types:") else ln for ln in lines))
     for f in ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d/*.list"))]:
         for line in Path(f).read_text().splitlines() if os.path.isfile(f) else []:
             if m := re.match(r"\s*deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*([^#]*)", line):
@@ -140,7 +152,9 @@ def clean_line(s: str) -> tuple[str, bool]:
     while i < n:
         c = s[i]
         if c in "\"'":
-            j = skip_literal(i); out.append(s[i:j]); i = j
+            j = skip_literal(i)
+            out.append(s[i:j])
+            i = j
         elif c == ";":
             break
         elif c == "@" and not s.startswith("@interface", i):
@@ -149,12 +163,15 @@ def clean_line(s: str) -> tuple[str, bool]:
             i, depth = m.end(), 0
             while i < n and (depth or s[i] == "("):
                 if s[i] in "\"'":
-                    i = skip_literal(i); continue
-                depth += {"(": 1, ")": -1}.get(s[i], 0); i += 1
+                    i = skip_literal(i)
+                    continue
+                depth += {"(": 1, ")": -1}.get(s[i], 0)
+                i += 1
             while i < n and s[i] == " ":
                 i += 1
         else:
-            out.append(c); i += 1
+            out.append(c)
+            i += 1
     return "".join(out).strip(), dep
 
 
@@ -164,7 +181,8 @@ def split_top(s: str, sep: str) -> list[str]:
     for c in s:
         depth += {"<": 1, ">": -1}.get(c, 0)
         if c == sep and depth == 0:
-            parts.append("".join(cur)); cur = []
+            parts.append("".join(cur))
+            cur = []
         else:
             cur.append(c)
     return [p.strip() for p in parts + ["".join(cur)] if p.strip()]
@@ -260,7 +278,8 @@ class Emitter:
         self.keys: list[str] = []
 
     def put(self, text: str, key: str = "") -> None:
-        self.lines.append(text); self.keys.append(key)
+        self.lines.append(text)
+        self.keys.append(key)
 
     def supers(self, c: Cls) -> list[Cls]:
         """Direct supertypes of `c` that are generated here (superclass first)."""
@@ -287,7 +306,9 @@ class Emitter:
     def fixups(self, c: Cls) -> list[Member]:
         """Methods the signature file elides but javac needs: bodies for abstract methods a
         concrete class inherits, and re-abstraction where a default and an abstract clash."""
-        sig = lambda m, k: (m.name, tuple(qualify(p, k.tvars) for p in m.params))
+        def sig(m: Member, k: Cls) -> tuple:
+            return (m.name, tuple(qualify(p, k.tvars) for p in m.params))
+
         done, extra = {sig(m, c) for m in c.members if m.kind == "method"}, []
         if c.kind == "class" and "abstract" not in c.mods:
             k = c
@@ -322,7 +343,10 @@ class Emitter:
         free = sorted({w for t in m.params + [m.type] for w in re.findall(r"(?<![\w.$])[A-Z]\b", t)} - tv)
         if free and m.kind != "field":  # a type variable the file forgot to declare (metalava slip)
             tparams, tv = f"<{', '.join(free + ([tparams[1:-1]] if tparams else []))}>", tv | set(free)
-        q = lambda t: qualify(t, tv)
+
+        def q(t: str) -> str:
+            return qualify(t, tv)
+
         mods = [x for x in m.mods if x not in ("native", "synchronized", "strictfp")]
         dep = "@Deprecated " if m.deprecated else ""
         if m.kind == "field":
@@ -391,7 +415,8 @@ def write_sources(tops: list[Cls], index: dict[str, Cls], gen: set[str], dropped
     keys: dict[str, list[str]] = {str(mark): []}
     for c in tops:
         e = Emitter(index, gen, dropped)
-        e.put(f"package {c.pkg};"); e.cls(c)
+        e.put(f"package {c.pkg};")
+        e.cls(c)
         f = src / c.pkg.replace(".", "/") / f"{c.name}.java"
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text("\n".join(e.lines) + "\n", encoding="utf-8")
@@ -402,7 +427,8 @@ def write_sources(tops: list[Cls], index: dict[str, Cls], gen: set[str], dropped
 def compile_all(javac: str, src: Path, keys: dict[str, list[str]], classes: Path) -> tuple[int, list[tuple[str, str]]]:
     """One javac run over all sources; returns (exit status, [(line key, error message)])."""
     (src / "sources.txt").write_text("\n".join(keys) + "\n")
-    shutil.rmtree(classes, ignore_errors=True); classes.mkdir()
+    shutil.rmtree(classes, ignore_errors=True)
+    classes.mkdir()
     r = subprocess.run([javac, "--release", "8", "-nowarn", "-encoding", "UTF-8", "-Xmaxerrs", "100000",
                         "-J-Xmx2g", "-d", str(classes), f"@{src / 'sources.txt'}"], capture_output=True, text=True)
     errs = []
@@ -420,7 +446,9 @@ def build(tops: list[Cls], javac: str, jar: Path) -> tuple[int, int, int]:
     Returns (top-level classes, all classes, dropped members)."""
     jdk, index, todo = jdk_packages(javac), {}, list(tops)
     while todo:
-        c = todo.pop(); index[c.fqn] = c; todo += c.children
+        c = todo.pop()
+        index[c.fqn] = c
+        todo += c.children
     gen_tops = [c for c in tops if c.pkg not in jdk]
     gen = {k for k, c in index.items() if c.pkg not in jdk}
     dropped: set[str] = set()
