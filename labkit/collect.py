@@ -109,7 +109,8 @@ def machines(participants: Sequence[Participant]) -> pd.DataFrame:
 
 
 def latencies(participants: Sequence[Participant]) -> pd.DataFrame:
-    """Median latency per participant, model, runtime, precision and threads (each lab's latest run only)."""
+    """Median latency per participant, model, runtime, precision and threads over every lab that measured it
+    (each lab's latest run only; ``labs`` names them), with the speed-up over eager fp32 (lab 00's baseline)."""
     frames = []
     for p in participants:
         frame = p.rows
@@ -119,12 +120,14 @@ def latencies(participants: Sequence[Participant]) -> pd.DataFrame:
         frame = frame[(frame["run_id"] == latest) & frame["p50_ms"].notna()].dropna(subset=LATENCY_KEYS)
         if frame.empty:
             continue
+        frame = frame[frame["threads"].map(lambda t: isinstance(t, (int, float)) and t == t)]  # one count, not a list
         frame = frame.assign(threads=frame["threads"].astype(int))
-        medians = frame.groupby(LATENCY_KEYS, as_index=False)["p50_ms"].median()
+        medians = frame.groupby(LATENCY_KEYS, as_index=False).agg(
+            p50_ms=("p50_ms", "median"), labs=("lab", lambda labs: ", ".join(sorted({str(lab)[:2] for lab in labs}))))
         medians.insert(0, "participant", p.name)
         frames.append(medians)
     if not frames:
-        return pd.DataFrame(columns=["participant", *LATENCY_KEYS, "p50_ms", "speedup_vs_eager"])
+        return pd.DataFrame(columns=["participant", *LATENCY_KEYS, "p50_ms", "labs", "speedup_vs_eager"])
     table = pd.concat(frames, ignore_index=True)
     eager = table[(table["runtime"] == "eager") & (table["precision"] == "fp32")]
     base = eager.set_index(["participant", "model", "threads"])["p50_ms"]

@@ -22,6 +22,12 @@ from labkit.errors import LabkitError
 from labkit.paths import results_dir
 
 STORE_NAME = "results.jsonl"
+# Every row says what was measured, the same way in every lab, so `labkit collect` and the reports can put any lab's
+# rows side by side: the model, the runtime that ran it, its precision, the thread count(s) and the lab's own variant name.
+ROW_KEYS = ("model", "runtime", "precision", "threads", "variant")
+RUNTIMES = ("eager", "pt2e-reference", "torchscript", "lite-interpreter", "executorch-portable", "executorch-xnnpack",
+            "onnxruntime", "nnapi")
+PRECISIONS = ("fp32", "int8", "int8+fp32")
 PROGRESS_NAME = "progress.jsonl"  # exercise checks (labkit.checks), read by labkit.progress and labkit.collect
 
 
@@ -46,6 +52,23 @@ def append_jsonl(path: Path, record: Mapping[str, object]) -> None:
     """Append one record as one JSON line."""
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, default=str) + "\n")
+
+
+def check_row(row: Mapping[str, object], number: int = 0) -> None:
+    """Refuse a row without the shared keys (:data:`ROW_KEYS`) or with a runtime or precision outside the kit's words."""
+    missing = [key for key in ROW_KEYS if row.get(key) is None or row.get(key) == ""]
+    if missing:
+        raise ResultsError(f"row {number} lacks {missing}: every row names its model, runtime, precision, threads and "
+                           f"variant, e.g. {{'model': 'efficientnet_lite0', 'runtime': 'executorch-xnnpack', "
+                           f"'precision': 'int8', 'threads': 2, 'variant': 'int8 per-channel', ...}}")
+    if row["runtime"] not in RUNTIMES:
+        raise ResultsError(f"row {number}: runtime {row['runtime']!r} is not one of {list(RUNTIMES)}")
+    if row["precision"] not in PRECISIONS:
+        raise ResultsError(f"row {number}: precision {row['precision']!r} is not one of {list(PRECISIONS)}")
+    threads = row["threads"]
+    counts = threads if isinstance(threads, (list, tuple)) else [threads]
+    if not counts or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 1 for t in counts):
+        raise ResultsError(f"row {number}: threads must be a thread count ≥ 1 (or a list of them), got {threads!r}")
 
 
 def new_run_id() -> str:
@@ -78,6 +101,8 @@ class ResultsStore:
         if not isinstance(config, Mapping):
             raise ResultsError(f"config must be a dict of the run's parameters (e.g. {{'MODEL': MODEL}}), "
                                f"got {type(config).__name__}")
+        for number, row in enumerate(rows):
+            check_row(row, number)
         run_id = run_id or new_run_id()
         env = environment()
         timestamp = datetime.now(UTC).isoformat(timespec="seconds")

@@ -211,7 +211,9 @@ def test_results(tmp_path):
     expect(ResultsError, lambda: store.append("00_baseline", [{"a": 1}], "tiny_cnn"), "{'MODEL': MODEL}")
     expect(ResultsError, lambda: store.append("", [{"a": 1}], {}), "'00_baseline'")
     assert store.records() == []  # nothing half-written
-    assert len(store.append("00_baseline", ({"a": i} for i in range(2)), {})) == 2
+    expect(ResultsError, lambda: store.append("00_baseline", [{"a": 1}], {}), "lacks", "'runtime'")
+    row = {"model": "m", "runtime": "eager", "precision": "fp32", "threads": 1, "variant": "v"}
+    assert len(store.append("00_baseline", ({**row, "a": i} for i in range(2)), {})) == 2
 
 
 def test_export(tiny, tmp_path):

@@ -166,3 +166,16 @@ def test_share_and_collect_cli(learner, tmp_path, capsys):
     assert main(["collect", str(zipped), "--out", str(tmp_path / "w")]) == 0
     assert "report:" in capsys.readouterr().out
     assert main(["collect", str(tmp_path / "missing.zip"), "--out", str(tmp_path / "w")]) == 2
+
+
+def test_latency_table_shows_every_lab_that_measured_latency(tmp_path):
+    rows = [_row("00_baseline", "run-01", "eager", "fp32", 2, 30.0),
+            _row("01_fusion", "run-02", "executorch-xnnpack", "fp32", 2, 10.0),
+            _row("02_quantization", "run-03", "executorch-xnnpack", "int8", 2, 6.0),
+            _row("05_executorch", "run-04", "executorch-xnnpack", "fp32", 2, 12.0),
+            _row("05_executorch", "run-04", "executorch-portable", "fp32", [1, 2], 900.0)]  # a list of counts: no row
+    table = latencies([load_participant(_store(tmp_path / "one", rows))]).set_index(["runtime", "precision"])
+    assert table.loc[("executorch-xnnpack", "fp32"), "labs"] == "01, 05"
+    assert table.loc[("executorch-xnnpack", "fp32"), "p50_ms"] == 11.0  # the median over both labs
+    assert table.loc[("executorch-xnnpack", "int8"), "speedup_vs_eager"] == 5.0  # beside lab 00's baseline
+    assert table.loc[("eager", "fp32"), "labs"] == "00" and ("executorch-portable", "fp32") not in table.index
