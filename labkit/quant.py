@@ -261,12 +261,25 @@ def relu6_fusing_quantizer(per_channel: bool = True, keep_float: Sequence[str] =
     return quantizer
 
 
+def _takes_one_image(exported: torch.export.ExportedProgram) -> bool:
+    """True when the exported graph's first input has batch 1 or a dynamic batch dimension."""
+    names = set(exported.graph_signature.user_inputs)
+    first = next((n for n in exported.graph.nodes if n.op == "placeholder" and n.name in names), None)
+    value = first.meta.get("val") if first is not None else None
+    if value is None or not hasattr(value, "shape") or not len(value.shape):
+        return False
+    batch = value.shape[0]
+    return not isinstance(batch, int) or batch == 1
+
+
 def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[torch.Tensor], per_channel: bool = True,
                 keep_float: Sequence[str] = (), fuse_relu6: bool = True) -> torch.fx.GraphModule:
     """Post-training int8 quantization for XNNPACK with torchao PT2E: the calls the quantization lab shows.
 
     ``exported`` is a ``torch.export`` of the float model in eval mode; ``calibration`` yields input
-    batches; modules named in ``keep_float`` stay in float. ``fuse_relu6=True`` is the kit's recipe
+    batches, fed to the observers one image at a time when the graph takes batch 1 or a dynamic
+    batch (the activation observers' ranges depend on the batching; one at a time is what
+    :func:`int8_program` does), else as given; modules named in ``keep_float`` stay in float. ``fuse_relu6=True`` is the kit's recipe
     (:func:`relu6_fusing_quantizer`); ``False`` is the stock ``XNNPACKQuantizer``. Returns the
     converted graph (Q/DQ ops around float ops), ready for ``torch.export`` and XNNPACK lowering.
     """
@@ -290,26 +303,43 @@ def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[to
     seen = 0
     with torch.no_grad():
         for batch in calibration:
-            prepared(batch)
+            # one image per call (histogram observers depend on how images are batched), where the graph allows it
+            for part in (batch.split(1) if _takes_one_image(exported) else [batch]):
+                prepared(part)
             seen += batch.shape[0]
     if seen == 0:
         raise ParameterError("no calibration batches: pass at least one input batch so the observers see real ranges")
     return convert_pt2e(prepared)
 
 
-INT8_RECIPE = "pt2e XNNPACKQuantizer symmetric per-channel + conv-ReLU6 fused; calibration_set (64 crops, seed 7)"
+def _recipe_source() -> str:
+    """The code of the recipe, so that editing it re-makes every cached int8 program."""
+    import inspect
+
+    return "".join(inspect.getsource(f) for f in (annotate_conv_clamp, relu6_fusing_quantizer, ptq_xnnpack))
+
+
+def int8_recipe() -> str:
+    """The kit's int8 recipe in words (what :func:`int8_program` makes)."""
+    from labkit.data import CALIBRATION_SEED, CALIBRATION_SIZE
+
+    return (f"PT2E XNNPACKQuantizer, symmetric per-channel weights, conv + ReLU6 as one pattern; calibration_set: "
+            f"{CALIBRATION_SIZE} crops of seed {CALIBRATION_SEED}, one image per call")
 
 
 def int8_program(model: object, path: Path) -> Path:
-    """The kit's one int8 program of ``model``: :data:`INT8_RECIPE`, batch 1, lowered to XNNPACK, at ``path``.
+    """The kit's one int8 program of ``model``: :func:`int8_recipe`, batch 1, lowered to XNNPACK, at ``path``.
 
-    Cached by the model's weights and the recipe (``build/pte-cache``), so every lab, checker and
-    ``labkit export-android`` that asks for the same model gets byte-identical files.
+    Cached (``build/pte-cache``) by everything that makes it: the weights and the module's code, the
+    calibration crops, the recipe's code and the torchao version (torch and executorch are added by
+    ``cached_artifact``). So every lab, checker and ``labkit export-android`` asking for the same
+    model gets byte-identical files. ``model.module``'s train/eval mode is left as it was.
     """
     import hashlib
     import json
 
     from labkit.data import calibration_set
+    from labkit.env import package_version
     from labkit.export import cached_artifact, lower_to_pte, state_fingerprint
     from labkit.models import LoadedModel
     from labkit.paths import build_dir
@@ -317,13 +347,19 @@ def int8_program(model: object, path: Path) -> Path:
     if not isinstance(model, LoadedModel):
         raise ParameterError(f"int8_program takes a LoadedModel (labkit.models.load_model(...)), got {type(model).__name__}")
     x = model.example_input()
-    key = {"weights": state_fingerprint(model.module), "shapes": [tuple(x.shape)], "backend": "xnnpack",
-           "recipe": INT8_RECIPE}
+    calibration = calibration_set(model.spec.preprocess)
+    key = {"weights": state_fingerprint(model.module), "module": repr(model.module), "shapes": [tuple(x.shape)],
+           "backend": "xnnpack", "recipe": int8_recipe(), "torchao": package_version("torchao"),
+           "recipe_code": hashlib.sha256(_recipe_source().encode()).hexdigest()[:16],
+           "calibration": hashlib.sha256(calibration.inputs.numpy().tobytes()).hexdigest()[:16]}
 
     def make() -> bytes:
-        exported = torch.export.export(model.module.eval(), (x,))
-        graph = ptq_xnnpack(exported, calibration_set(model.spec.preprocess).batches(1))  # batch 1, as exported
-        return lower_to_pte(graph, (x,))
+        was_training = model.module.training
+        try:
+            exported = torch.export.export(model.module.eval(), (x,))
+            return lower_to_pte(ptq_xnnpack(exported, calibration.batches(1)), (x,))
+        finally:
+            model.module.train(was_training)
 
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
     shared = cached_artifact(build_dir("pte-cache") / f"int8-{digest[:20]}.pte", key, make)

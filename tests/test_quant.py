@@ -237,27 +237,55 @@ def test_the_kit_recipe_lowers_entirely_to_xnnpack(tmp_path):
     assert error < 2 * 6 / 255, f"the XNNPACK program should compute the fused graph to about one int8 step: {error}"
 
 
+def _tiny_relu6():
+    """tiny_cnn with ReLU6 instead of ReLU: a LoadedModel whose int8 program has conv → ReLU6 chains to fuse."""
+    from labkit.models import load_model
+
+    model = load_model("tiny_cnn", pretrained=False)
+    model.module.features[2] = torch.nn.ReLU6()
+    model.module.features[5] = torch.nn.ReLU6()
+    return model
+
+
 def test_int8_program_is_one_cached_program(tmp_path, monkeypatch):
-    """Every caller of the kit's recipe (labs, checkers, export-android) gets byte-identical files."""
+    """Every caller of the kit's recipe (labs, checkers, export-android) gets the bytes of the calls by hand."""
     import subprocess
     import sys
 
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
     from labkit.android_export import _programs
-    from labkit.models import load_model
+    from labkit.data import calibration_set
 
     monkeypatch.setenv("LABKIT_BUILD_DIR", str(tmp_path / "build"))
-    model = load_model("tiny_cnn", pretrained=False)
+    model = _tiny_relu6()
+    x = model.example_input()
+    # by hand: the recipe's quantizer, the calibration split one image at a time, convert, lower
+    prepared = prepare_pt2e(torch.export.export(model.module.eval(), (x,)).module(), quant.relu6_fusing_quantizer())
+    with torch.no_grad():
+        for image in calibration_set(model.spec.preprocess).batches(1):
+            prepared(image)
+    by_hand = convert_pt2e(prepared)
+    assert _quantize_ops_between_conv_and_clamp(by_hand) == 0 and _quantized_convs(by_hand) == 2
+    by_hand_bytes = to_edge_transform_and_lower(torch.export.export(by_hand, (x,)),
+                                                partitioner=[XnnpackPartitioner()]).to_executorch().buffer
+    model.module.train()
     first = quant.int8_program(model, tmp_path / "lab.pte")
+    assert model.module.training, "int8_program must leave the caller's module in the mode it was in"
+    assert first.read_bytes() == by_hand_bytes
     shipped = _programs(model, ["int8"], tmp_path / "android")["int8"]
-    assert first.read_bytes() == shipped.read_bytes()
-    assert first.with_name("lab.pte.key.json").read_text() == shipped.with_name("model_int8.pte.key.json").read_text()
-    assert quant.INT8_RECIPE in first.with_name("lab.pte.key.json").read_text()
+    assert shipped.read_bytes() == by_hand_bytes
+    key = first.with_name("lab.pte.key.json").read_text()
+    assert key == shipped.with_name("model_int8.pte.key.json").read_text() and "conv + ReLU6" in key
     # a fresh process with an empty cache makes the same bytes (quantization and lowering are deterministic)
-    code = ("import sys; from pathlib import Path; from labkit import quant; from labkit.models import load_model; "
-            "quant.int8_program(load_model('tiny_cnn', pretrained=False), Path(sys.argv[1]))")
+    code = ("import sys, torch; from pathlib import Path; from labkit import quant; from labkit.models import load_model; "
+            "m = load_model('tiny_cnn', pretrained=False); m.module.features[2] = torch.nn.ReLU6(); "
+            "m.module.features[5] = torch.nn.ReLU6(); quant.int8_program(m, Path(sys.argv[1]))")
     env = {**__import__("os").environ, "LABKIT_BUILD_DIR": str(tmp_path / "other-build")}
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "fresh.pte")], check=True, env=env, timeout=600)
-    assert (tmp_path / "fresh.pte").read_bytes() == first.read_bytes()
+    assert (tmp_path / "fresh.pte").read_bytes() == by_hand_bytes
     with pytest.raises(ValueError, match="LoadedModel"):
         quant.int8_program(model.module, tmp_path / "bad.pte")
 
@@ -285,3 +313,13 @@ def test_the_kit_recipe_also_fuses_conv_batchnorm_relu6_for_qat():
     converted = convert_pt2e(prepared)
     assert _quantize_ops_between_conv_and_clamp(converted) == 0
     assert _quantized_convs(converted) == 1
+
+
+def test_calibration_is_fed_one_image_per_call_where_the_graph_allows():
+    """Histogram observers can depend on how images are batched: ptq_xnnpack feeds one image per call if it can."""
+    from torch.export import Dim
+
+    module, static_four, x = _wide_relu6()
+    assert not quant._takes_one_image(static_four)  # exported for batch 4: calibrated with the batches as given
+    assert quant._takes_one_image(torch.export.export(module, (x[:1],)))
+    assert quant._takes_one_image(torch.export.export(module, (x[:2],), dynamic_shapes=({0: Dim("batch", max=64)},)))
