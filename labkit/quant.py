@@ -279,9 +279,10 @@ def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[to
     ``exported`` is a ``torch.export`` of the float model in eval mode; ``calibration`` yields input
     batches, fed to the observers one image at a time when the graph takes batch 1 or a dynamic
     batch (the activation observers' ranges depend on the batching; one at a time is what
-    :func:`int8_program` does), else as given; modules named in ``keep_float`` stay in float. ``fuse_relu6=True`` is the kit's recipe
-    (:func:`relu6_fusing_quantizer`); ``False`` is the stock ``XNNPACKQuantizer``. Returns the
-    converted graph (Q/DQ ops around float ops), ready for ``torch.export`` and XNNPACK lowering.
+    :func:`int8_program` does), else as given; modules named in ``keep_float`` stay in float.
+    ``fuse_relu6=True`` is the kit's recipe (:func:`relu6_fusing_quantizer`); ``False`` is the stock
+    ``XNNPACKQuantizer``. Returns the converted graph (Q/DQ ops around float ops), ready for
+    ``torch.export`` and XNNPACK lowering.
     """
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
                                                                           get_symmetric_quantization_config)

@@ -81,7 +81,7 @@ def test_augmented_set_is_deterministic_real_and_varied():
 
 
 def test_calibration_set_is_one_split_with_prefixes():
-    from labkit.data import CALIBRATION_SIZE, augmented_set, calibration_set
+    from labkit.data import CALIBRATION_SIZE, calibration_set
     from labkit.models import model_spec
 
     spec = model_spec("tiny_cnn").preprocess
