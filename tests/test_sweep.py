@@ -18,7 +18,8 @@ def probe_notebook(tmp_path):
         new_code_cell("A = 1\nLABEL = 'x'\nFAIL = False", metadata={"tags": ["parameters"]}),
         new_code_cell("if FAIL:\n    raise RuntimeError(f'probe failed on purpose with A={A}')"),
         new_code_cell("from labkit.results import ResultsStore\n"
-                      "ResultsStore().append('probe', [{'a': A, 'label': LABEL, 'p50_ms': 10.0 * A, 'p90_ms': 12.0 * A}],"
+                      "ResultsStore().append('probe', [{'a': A, 'label': LABEL, 'p50_ms': 10.0 * A, 'p90_ms': 12.0 * A,"
+                      " 'model': 'probe', 'runtime': 'eager', 'precision': 'fp32', 'threads': 1, 'variant': LABEL}],"
                       " config={'A': A})"),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -71,7 +72,8 @@ def test_sweep_records_failures_resumes_and_reports(tmp_path, probe_notebook):
     # an interrupted combination (no status.json, a partial row) is re-run once, without double rows
     interrupted = out / outcomes[0].combination
     (interrupted / "status.json").unlink()
-    ResultsStore(interrupted).append("probe", [{"a": 99}], config={})
+    ResultsStore(interrupted).append("probe", [{"a": 99, "model": "probe", "runtime": "eager", "precision": "fp32",
+                                                "threads": 1, "variant": "x"}], config={})
     again = run_sweep(spec, out, retry_failed=False, progress=False)
     assert [o.status for o in again] == ["ok", "done before", "done before", "done before"]
     _, rows = collect(out)
