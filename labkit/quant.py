@@ -136,7 +136,7 @@ def keep_float_filter(module_names: Iterable[str]) -> Callable[[Node], bool]:
     from torchao.quantization.pt2e.quantizer import get_module_name_filter
 
     if isinstance(module_names, str):
-        raise ParameterError(f"module_names must be a list of names, got the string {module_names!r}; "
+        raise ParameterError(f"keep_float (module_names) must be a list of unit names, got the string {module_names!r}; "
                              f"write [{module_names!r}]")
     filters = [get_module_name_filter(name) for name in module_names]
     return lambda node: not any(matches(node) for matches in filters)
@@ -251,9 +251,6 @@ def relu6_fusing_quantizer(per_channel: bool = True, keep_float: Sequence[str] =
                 annotate_conv_clamp(model, config, self.filter_fn)
             return super().annotate(model)
 
-    if isinstance(keep_float, str):
-        raise ParameterError(f"keep_float must be a list of unit names, got the string {keep_float!r}; "
-                             f"write [{keep_float!r}]")
     config = get_symmetric_quantization_config(is_per_channel=per_channel, is_qat=qat)
     quantizer = ReLU6FusingXNNPACKQuantizer().set_global(config)
     if keep_float:
@@ -294,9 +291,6 @@ def ptq_xnnpack(exported: torch.export.ExportedProgram, calibration: Iterable[to
     if fuse_relu6:
         quantizer = relu6_fusing_quantizer(per_channel, keep_float)
     else:
-        if isinstance(keep_float, str):
-            raise ParameterError(f"keep_float must be a list of unit names, got the string {keep_float!r}; "
-                                 f"write [{keep_float!r}]")
         quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
         if keep_float:
             quantizer.set_filter_function(keep_float_filter(keep_float))
