@@ -8,8 +8,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit.course import (CourseError, course_table, format_duration, load_course, load_durations,
-                           record_durations, schedule, stale_files, time_line)
+from labkit.workshop.course import (
+    CourseError,
+    course_table,
+    format_duration,
+    load_course,
+    load_durations,
+    record_durations,
+    schedule,
+    stale_files,
+    time_line,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -120,7 +129,7 @@ def test_the_map_has_no_typed_run_times_left_in_title_cells():
 
 
 def test_course_cli_prints_the_map_and_checks(capsys):
-    from labkit.cli import main
+    from labkit.workshop.cli import main
 
     assert main(["course"]) == 0
     out = capsys.readouterr().out
