@@ -4,7 +4,8 @@ Sources: ``notebooks/course.yaml`` (written by hand: what each lab teaches, prer
 estimate of the time to work through it) and ``notebooks/durations.json`` (measured: written by
 ``labkit course --record`` from the ``status.json`` files that ``make run`` leaves). From them
 ``labkit course --write`` generates the course map in ``README.md`` and ``notebooks/README.md``, the
-workshop schedules in ``docs/instructor.md`` and the "Time" line of every lab's first cell, so no
+workshop schedules in ``docs/instructor.md`` and the "Time" line of every lab's first cell (and of its
+solutions notebook's first cell), so no
 duration in the kit is typed by hand.
 """
 
@@ -288,6 +289,36 @@ def time_line(lab: Lab, durations: Mapping) -> str:
             "`notebooks/README.md` has every lab).")
 
 
+def solutions_time_line(lab: Lab, durations: Mapping) -> str:
+    """The generated "Time" line of a lab's solutions notebook: what the lab it solves takes (measured)."""
+    full, smoke = _measured(durations, lab, "full"), _measured(durations, lab, "smoke")
+    return (f"**Time**: the lab these solutions belong to (`../{lab.notebook}`) takes about {lab.work_minutes} minutes "
+            f"to work through (an estimate) and took {format_duration(full['seconds'])} to execute in full mode, "
+            f"{format_duration(smoke['seconds'])} in smoke mode (`make run` on {full['cpu']}, {full['cores']} cores, "
+            f"{full['measured']}). The test suite executes these solutions.")
+
+
+_SOLUTIONS_TIME_LINE = re.compile(r"^\*\*Time\*\*:.*$", re.M)
+
+
+def _with_solutions_time_line(source: str, line: str) -> str:
+    """Replace the first cell's ``**Time**:`` line, or add it as the paragraph after the title and intro."""
+    if _SOLUTIONS_TIME_LINE.search(source):
+        return _SOLUTIONS_TIME_LINE.sub(lambda _: line, source, count=1)
+    head, sep, tail = source.partition("\n\n")
+    return f"{head}\n\n{line}{sep}{tail}" if sep else f"{head.rstrip()}\n\n{line}"
+
+
+def solutions_notebook(notebook_dir: Path, lab: Lab) -> Path:
+    """Where the worked solutions of ``lab`` live (``solutions/<lab>_solutions.ipynb``)."""
+    return notebook_dir / "solutions" / lab.notebook.replace(".ipynb", "_solutions.ipynb")
+
+
+def _notebook_text(nb: object) -> str:
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
 def _replace_block(text: str, start: str, end: str, body: str, where: str) -> str:
     if start not in text or end not in text:
         raise CourseError(f"{where} lacks the markers {start!r} … {end!r}")
@@ -316,8 +347,14 @@ def generated_texts(root: Path | None = None) -> dict[Path, str]:
         if not _TIME_LINE.search(first.source):
             raise CourseError(f"{lab.notebook}: the first cell needs a '**Time**:' paragraph before '**Prerequisites**'")
         first.source = _TIME_LINE.sub(lambda _, lab=lab: time_line(lab, durations), first.source, count=1)
-        text = nbformat.writes(nb)
-        texts[path] = text if text.endswith("\n") else text + "\n"
+        texts[path] = _notebook_text(nb)
+        solutions = solutions_notebook(notebook_dir, lab)
+        if solutions.is_file():  # a lab without exercises has none
+            nb = nbformat.read(solutions, as_version=4)
+            if not nb.cells or nb.cells[0].cell_type != "markdown":
+                raise CourseError(f"solutions/{solutions.name}: the first cell must be markdown (title, time line)")
+            nb.cells[0].source = _with_solutions_time_line(nb.cells[0].source, solutions_time_line(lab, durations))
+            texts[solutions] = _notebook_text(nb)
     return texts
 
 
