@@ -280,22 +280,27 @@ def resources_markdown(labs: Sequence[Lab], durations: Mapping) -> str:
             "runs a browser and an OS, counted here as 3 GB.")
 
 
+def _run_times(lab: Lab, durations: Mapping) -> tuple[str, str, str]:
+    """(full-mode time, smoke-mode time, where and when ``make run`` measured them) of ``lab``."""
+    full, smoke = _measured(durations, lab, "full"), _measured(durations, lab, "smoke")
+    return (format_duration(full["seconds"]), format_duration(smoke["seconds"]),
+            f"`make run` on {full['cpu']}, {full['cores']} cores, {full['measured']}")
+
+
 def time_line(lab: Lab, durations: Mapping) -> str:
     """The generated "Time" paragraph of a lab's first cell."""
-    full, smoke = _measured(durations, lab, "full"), _measured(durations, lab, "smoke")
+    full, smoke, measured = _run_times(lab, durations)
     return (f"**Time**: about {lab.work_minutes} minutes to work through (an estimate). Executing it took "
-            f"{format_duration(full['seconds'])} in full mode and {format_duration(smoke['seconds'])} in smoke mode "
-            f"(`make run` on {full['cpu']}, {full['cores']} cores, {full['measured']}; the course map in "
+            f"{full} in full mode and {smoke} in smoke mode ({measured}; the course map in "
             "`notebooks/README.md` has every lab).")
 
 
 def solutions_time_line(lab: Lab, durations: Mapping) -> str:
     """The generated "Time" line of a lab's solutions notebook: what the lab it solves takes (measured)."""
-    full, smoke = _measured(durations, lab, "full"), _measured(durations, lab, "smoke")
+    full, smoke, measured = _run_times(lab, durations)
     return (f"**Time**: the lab these solutions belong to (`../{lab.notebook}`) takes about {lab.work_minutes} minutes "
-            f"to work through (an estimate) and took {format_duration(full['seconds'])} to execute in full mode, "
-            f"{format_duration(smoke['seconds'])} in smoke mode (`make run` on {full['cpu']}, {full['cores']} cores, "
-            f"{full['measured']}). The test suite executes these solutions.")
+            f"to work through (an estimate) and took {full} to execute in full mode, {smoke} in smoke mode "
+            f"({measured}). The test suite executes these solutions.")
 
 
 _SOLUTIONS_TIME_LINE = re.compile(r"^\*\*Time\*\*:.*$", re.M)
