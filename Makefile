@@ -60,11 +60,11 @@ install: $(DEPS_STAMP)
 	  $(VPY) -m pip install --disable-pip-version-check --no-input --no-deps --no-build-isolation -e . >/dev/null && \
 	  echo "$(SRC_ID)" > $(VENV)/.labkit-src && echo "labkit installed from $(CURDIR)"; fi
 
-# labkit.kernel: IPython's kernel reporting Python as "3.11", the language_info every notebook stores, so
-# JupyterLab does not mark a notebook modified when it opens (see labkit/kernel.py). Re-registers older installs.
+# labkit.workshop.kernel: IPython's kernel reporting Python as "3.11", the language_info every notebook stores, so
+# JupyterLab does not mark a notebook modified when it opens (see labkit/workshop/kernel.py). Re-registers older installs.
 kernel: install
-	@grep -qs labkit.kernel $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json || \
-	  $(VPY) -m labkit.kernel --name $(KERNEL) --display-name "Python 3.11 (Edge Lab Kit)"
+	@grep -qs labkit.workshop.kernel $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json || \
+	  $(VPY) -m labkit.workshop.kernel --name $(KERNEL) --display-name "Python 3.11 (Edge Lab Kit)"
 
 # Root is common in containers and WSL; Jupyter refuses it unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -98,7 +98,7 @@ course: install
 
 # Needs no venv: the system Python's pip downloads (from the machine's configured index).
 wheelhouse:
-	$(PYTHON) -m labkit.wheelhouse --requirements $(REQUIREMENTS) --dest $(WHEELHOUSE) $(foreach p,$(PLATFORMS),--platform $(p))
+	$(PYTHON) -m labkit.workshop.wheelhouse --requirements $(REQUIREMENTS) --dest $(WHEELHOUSE) $(foreach p,$(PLATFORMS),--platform $(p))
 
 # make sweep GRID=sweeps/07_threads_precision.yaml — one run per combination, resumable, with a report
 sweep: kernel

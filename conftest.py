@@ -33,7 +33,7 @@ def _isolated_outputs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 
 @pytest.fixture(scope="session")
 def tiny():
-    from labkit.models import load_model
+    from labkit.model.models import load_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -42,7 +42,7 @@ def tiny():
 
 @pytest.fixture(scope="session")
 def lite0():
-    from labkit.models import load_model
+    from labkit.model.models import load_model
 
     return load_model("efficientnet_lite0")
 
@@ -50,7 +50,7 @@ def lite0():
 @pytest.fixture(scope="session")
 def tiny_files(tmp_path_factory: pytest.TempPathFactory, tiny):
     """The tiny CNN exported as XNNPACK .pte, portable .pte, TorchScript, lite and ONNX files."""
-    from labkit.export import export_pte
+    from labkit.deploy.export import export_pte
 
     folder = tmp_path_factory.mktemp("tiny_exports")
     x = tiny.example_input()

@@ -1,5 +1,9 @@
 """Exceptions with messages that say what happened and what to do next."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 
 class LabkitError(Exception):
     """Base class for errors raised by labkit; the message always ends with a next step."""
@@ -36,3 +40,13 @@ class ExerciseCheckError(_ShownWithoutTraceback, AssertionError):
 
 class ClaimError(_ShownWithoutTraceback, AssertionError):
     """A lab's claim was resolved as false by this run's measurements (expected, measured, what to do)."""
+
+
+def require_file(path: Path, what: str, how_made: str) -> None:
+    """Raise :class:`ModelFileError` unless ``path`` is a non-empty file; ``how_made`` says how to make it again."""
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a {what} file; pass the path of the file inside it")
+    if not path.is_file():
+        raise ModelFileError(f"no {what} file at {path}; {how_made}")
+    if path.stat().st_size == 0:
+        raise ModelFileError(f"{path} is empty (0 bytes): the export was interrupted; {how_made}")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from labkit.errors import ParameterError
 
@@ -125,7 +125,7 @@ def check_common(SMOKE: object, MODEL: object, PRETRAINED: object, THREADS: obje
     ``models`` limits ``MODEL`` to what the lab serves (default: every registry model). With
     ``PRETRAINED=True`` the model's real weights must be obtainable now (offline: installed or cached).
     """
-    from labkit.models import REGISTRY, weights_availability
+    from labkit.model.models import REGISTRY, weights_availability
 
     check_bool("SMOKE", SMOKE)
     allowed = list(models) if models is not None else sorted(REGISTRY)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
-from labkit.errors import LabkitError
+from labkit.errors import LabkitError, ModelFileError, ParameterError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,4 +38,19 @@ def results_dir() -> Path:
     """The results store's folder (``LABKIT_RESULTS_DIR`` overrides); created."""
     path = _dir_from_env("LABKIT_RESULTS_DIR", PROJECT_ROOT / "results")
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file and a rename: readers see the old file or the new one, never
+    half of one. The kit's one atomic writer (model files, cache keys, sweep status files)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder; pass a file path inside it, e.g. {path / 'file'}")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ParameterError(f"data must be the file's bytes, got {type(data).__name__}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")  # one per writer
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
     return path

@@ -19,9 +19,9 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
-from collections.abc import Iterator
 
 # Lines the ExecuTorch runtime prints on every machine, which say nothing about the learner's model.
 RUNTIME_NOISE = re.compile(r"^\[(cpuinfo_utils|threadpool)\.cpp:\d+\]|^I \d\d:\d\d:\d\d\.\d+ executorch:")
@@ -98,7 +98,7 @@ def hide_import_noise() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropRecords) and fragment in f.fragments for f in logger.filters):
             logger.addFilter(_DropRecords((fragment,)))
-    from labkit import etpool
+    from labkit.deploy import etpool
 
     with native_output_captured():
         etpool.pool_size()

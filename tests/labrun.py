@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from labkit.results import ResultsStore
+from labkit.report.results import ResultsStore
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labkit.android_export import export_android
+from labkit.deploy.android_export import export_android
 from labkit.errors import LabkitError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,8 +120,8 @@ def test_java_golden_tests_catch_a_preprocessing_difference(exported, tmp_path):
 
 
 def test_export_makes_int8_programs_that_run(tmp_path, tiny):
-    from labkit.android_export import _programs
-    from labkit.runners import open_runner
+    from labkit.deploy.android_export import _programs
+    from labkit.deploy.runners import open_runner
 
     made = _programs(tiny, ["fp32", "int8"], tmp_path)
     x = tiny.example_input()

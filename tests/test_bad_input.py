@@ -9,8 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from labkit import bench, data, export, parity, plots, predictions, preprocessing, quant, roofline, widgets
+from labkit import paths
+from labkit.deploy import export, quant
 from labkit.errors import ImageInputError, LabkitError, ModelFileError, ParameterError
+from labkit.measure import bench, parity, roofline
+from labkit.model import data, predictions, preprocessing
+from labkit.report import plots, widgets
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = preprocessing.PreprocessSpec()
@@ -151,7 +155,7 @@ def test_widgets(tiny):
 
 
 def test_nnapi():
-    from labkit import nnapi
+    from labkit.deploy import nnapi
 
     expect(nnapi.NnapiModelError, lambda: nnapi.decode([1, 2, 3]), "process_for_nnapi")
     expect(nnapi.NnapiModelError, lambda: nnapi.decode(torch.zeros(6, dtype=torch.int32), weights=torch.zeros(2)),
@@ -200,7 +204,7 @@ def test_plots():
 
 
 def test_results(tmp_path):
-    from labkit.results import ResultsError, ResultsStore
+    from labkit.report.results import ResultsError, ResultsStore
 
     not_a_folder = tmp_path / "results.txt"
     not_a_folder.write_text("x")
@@ -225,12 +229,12 @@ def test_export(tiny, tmp_path):
            "'xnnpack' or 'portable'")
     expect(ParameterError, lambda: export.lower_to_pte(tiny.module, (x,), backend="vulkan"), "'xnnpack' or 'portable'")
     expect(ModelFileError, lambda: export.export_pte(tiny.module, (x,), tmp_path), "is a folder", "model.pte")
-    expect(ModelFileError, lambda: export.write_atomically(tmp_path, b"x"), "is a folder")
-    expect(ParameterError, lambda: export.write_atomically(tmp_path / "f.bin", "text"), "bytes")
+    expect(ModelFileError, lambda: paths.write_atomically(tmp_path, b"x"), "is a folder")
+    expect(ParameterError, lambda: paths.write_atomically(tmp_path / "f.bin", "text"), "bytes")
 
 
 def test_runners(tiny, tiny_files, tmp_path):
-    from labkit.runners import open_runner
+    from labkit.deploy.runners import open_runner
 
     x = tiny.example_input()
     expect(ModelFileError, lambda: open_runner(5), "nn.Module or the path of a .pte")
@@ -249,7 +253,7 @@ def test_runners(tiny, tiny_files, tmp_path):
 
 
 def test_cli(capsys, tmp_path):
-    from labkit import cli
+    from labkit.workshop import cli
 
     photo = str(ROOT / "data" / "samples" / "coffee.png")
     cases = [
@@ -273,7 +277,7 @@ def test_cli(capsys, tmp_path):
 
 
 def test_cli_does_not_hide_a_bug_as_a_user_error(monkeypatch):
-    from labkit import cli
+    from labkit.workshop import cli
 
     def broken(*args, **kwargs):
         raise KeyError("internal")

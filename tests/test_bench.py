@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from labkit import bench
+from labkit.measure import bench
 
 
 def test_latency_of_a_known_delay():
@@ -110,4 +110,4 @@ def test_timer_timeit_discards_the_warm_up_calls_our_docs_describe():
         calls.clear()
         timer.timeit(number)
         assert len(calls) == expected, (f"Timer.timeit({number}) called the statement {len(calls)} times: update "
-                                        f"labkit/bench.py and lab 00's section 5 to what torch does now")
+                                        f"labkit/measure/bench.py and lab 00's section 5 to what torch does now")

@@ -8,8 +8,20 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit.course import (CourseError, course_table, format_duration, load_course, load_durations,
-                           record_durations, schedule, stale_files, time_line)
+from labkit.workshop.course import (
+    CourseError,
+    course_table,
+    format_duration,
+    load_course,
+    load_durations,
+    record_durations,
+    schedule,
+    solutions_notebook,
+    solutions_time_line,
+    stale_files,
+    time_line,
+    write_generated,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -120,9 +132,49 @@ def test_the_map_has_no_typed_run_times_left_in_title_cells():
 
 
 def test_course_cli_prints_the_map_and_checks(capsys):
-    from labkit.cli import main
+    from labkit.workshop.cli import main
 
     assert main(["course"]) == 0
     out = capsys.readouterr().out
     assert out.count("](0") == len(load_course()[0]) and "All labs:" in out
     assert main(["course", "--check"]) == 0 and "up to date" in capsys.readouterr().out
+
+
+def _copy_kit(tmp_path: Path) -> Path:
+    """The files ``labkit course --write`` reads and writes, copied (labs, solutions, course map sources)."""
+    root = tmp_path / "kit"
+    for relative in ["README.md", "docs/instructor.md", "notebooks/README.md", "notebooks/course.yaml",
+                     "notebooks/durations.json", *(p.relative_to(ROOT).as_posix() for p in NOTEBOOKS.glob("*.ipynb")),
+                     *(p.relative_to(ROOT).as_posix() for p in (NOTEBOOKS / "solutions").glob("*.ipynb"))]:
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / relative, root / relative)
+    return root
+
+
+def test_course_write_generates_each_solutions_notebooks_time_line(tmp_path):
+    root = _copy_kit(tmp_path)
+    labs, _ = load_course(root / "notebooks")
+    durations = load_durations(root / "notebooks")
+    solved = [lab for lab in labs if solutions_notebook(root / "notebooks", lab).is_file()]
+    assert len(solved) == len(labs), "every lab has a solutions notebook (tests/test_notebooks.py)"
+    before = {lab.id: nbformat.read(solutions_notebook(root / "notebooks", lab), as_version=4) for lab in solved}
+    write_generated(root)
+    for lab in solved:
+        after = nbformat.read(solutions_notebook(root / "notebooks", lab), as_version=4)
+        first, old = after.cells[0].source, before[lab.id].cells[0].source
+        line = solutions_time_line(lab, durations)
+        assert first.count("**Time**:") == 1 and line in first.split("\n"), f"{lab.notebook}: no time line in {first!r}"
+        assert f"`../{lab.notebook}`" in line and f"about {lab.work_minutes} minutes" in line
+        assert first.startswith(old.split("\n\n")[0] + "\n\n" + line), "the line follows the title paragraph"
+        if "**Time**:" not in old:
+            assert first.replace("\n\n" + line, "", 1) == old, "the line is added, nothing else changes"
+        assert [c.source for c in after.cells[1:]] == [c.source for c in before[lab.id].cells[1:]], "only cell 1 changes"
+    assert stale_files(root) == [] and write_generated(root) == [], "a second write changes nothing"
+    # a stale line (new measurements) is replaced in place, not added twice
+    durations[solved[0].notebook.removesuffix(".ipynb")]["full"]["seconds"] = 61.0
+    (root / "notebooks" / "durations.json").write_text(json.dumps(durations))
+    path = solutions_notebook(root / "notebooks", solved[0])
+    assert path in stale_files(root)
+    write_generated(root)
+    first = nbformat.read(path, as_version=4).cells[0].source
+    assert first.count("**Time**:") == 1 and "took 1 min 01 s to execute in full mode" in first

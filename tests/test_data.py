@@ -3,9 +3,9 @@ import pytest
 import torch
 from PIL import Image
 
-from labkit import data
 from labkit.errors import ImageInputError, ParameterError
-from labkit.preprocessing import PreprocessSpec
+from labkit.model import data
+from labkit.model.preprocessing import PreprocessSpec
 
 
 def test_samples_and_labels():
@@ -81,8 +81,8 @@ def test_augmented_set_is_deterministic_real_and_varied():
 
 
 def test_calibration_set_is_one_split_with_prefixes():
-    from labkit.data import CALIBRATION_SIZE, calibration_set
-    from labkit.models import model_spec
+    from labkit.model.data import CALIBRATION_SIZE, calibration_set
+    from labkit.model.models import model_spec
 
     spec = model_spec("tiny_cnn").preprocess
     recipe = calibration_set(spec)

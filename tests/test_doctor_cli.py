@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from labkit import cli, doctor
+from labkit.workshop import cli, doctor
 
 
 def test_doctor_passes_here_and_reports_fixes(monkeypatch):
@@ -16,7 +16,7 @@ def test_doctor_passes_here_and_reports_fixes(monkeypatch):
 
 
 def test_cli_classify_prints_the_top_class(capsys):
-    from labkit.data import sample
+    from labkit.model.data import sample
 
     assert cli.main(["classify", str(sample("coffee").path), "-k", "2"]) == 0
     out = capsys.readouterr().out
@@ -32,7 +32,7 @@ def test_cli_errors_are_one_line_with_exit_code_2(capsys):
 def test_cli_results_and_console_script(tmp_path, capsys):
     assert cli.main(["results", "--dir", str(tmp_path)]) == 0
     assert "no results" in capsys.readouterr().out
-    done = subprocess.run([sys.executable, "-m", "labkit.cli", "env"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "labkit.workshop.cli", "env"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "torch: 2.14.1" in done.stdout
 
 
@@ -40,7 +40,8 @@ def test_cli_reports_user_errors_in_one_line_and_bugs_with_a_traceback(tmp_path)
     """Only LabkitError (a user error with its next step) becomes `labkit <command>: message`, exit 2; any other
     exception, a KeyError included, is a bug: the traceback reaches the terminal (exit 1)."""
     program = ("import sys\n"
-               "from labkit import cli, results\n"
+               "from labkit.report import results\n"
+               "from labkit.workshop import cli\n"
                "from labkit.errors import LabkitError\n"
                "def load(self, lab=None):\n"
                "    raise {error}\n"

@@ -1,4 +1,4 @@
-"""labkit.etpool + runners: the ExecuTorch pool is sized once, never reset under a loaded program.
+"""labkit.deploy.etpool + runners: the ExecuTorch pool is sized once, never reset under a loaded program.
 
 Each scenario runs in a fresh interpreter (the pool is process-wide, and a use-after-free would be a
 segfault, exit -11, not an exception): the test asserts the exit code and every step's output.
@@ -15,9 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PINNED_FIRST = textwrap.dedent("""
     import sys
     import torch
-    from labkit import bench, etpool
+    from labkit.deploy import etpool
+    from labkit.measure import bench
     from labkit.errors import LabkitError, ModelFileError
-    from labkit.runners import ChildExecuTorchRunner, ExecuTorchRunner, open_runner
+    from labkit.deploy.runners import ChildExecuTorchRunner, ExecuTorchRunner, open_runner
 
     pte, corrupt = sys.argv[1], sys.argv[2]
     assert not etpool.programs_may_be_loaded(), "fresh process: nothing may have loaded"
@@ -86,8 +87,8 @@ PINNED_FIRST = textwrap.dedent("""
 UNPINNED = textwrap.dedent("""
     import sys
     import torch
-    from labkit import etpool
-    from labkit.runners import ChildExecuTorchRunner, ExecuTorchRunner, open_runner, set_executorch_threads
+    from labkit.deploy import etpool
+    from labkit.deploy.runners import ChildExecuTorchRunner, ExecuTorchRunner, open_runner, set_executorch_threads
 
     pte = sys.argv[1]
     x = torch.zeros(1, 3, 64, 64)
@@ -129,8 +130,8 @@ RAW_BINDINGS_FIRST = textwrap.dedent("""
     import sys
     import torch
     from executorch.extension.pybindings import portable_lib  # a lab's BundledProgram / legacy loader cell
-    from labkit import etpool
-    from labkit.runners import ChildExecuTorchRunner, open_runner
+    from labkit.deploy import etpool
+    from labkit.deploy.runners import ChildExecuTorchRunner, open_runner
 
     pte = sys.argv[1]
     x = torch.zeros(1, 3, 64, 64)

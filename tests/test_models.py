@@ -4,11 +4,11 @@ import urllib.error
 import pytest
 import torch
 
-from labkit import efficientnet_lite as lite
-from labkit.data import load_samples
 from labkit.errors import ParameterError, WeightsUnavailableError
-from labkit.models import REGISTRY, UntrainedModelWarning, count_parameters, load_model
-from labkit.predictions import classify
+from labkit.model import efficientnet_lite as lite
+from labkit.model.data import load_samples
+from labkit.model.models import REGISTRY, UntrainedModelWarning, count_parameters, load_model
+from labkit.model.predictions import classify
 
 
 def test_registry_entries_describe_inputs_and_sources():
@@ -105,10 +105,10 @@ def test_tiny_cnn_is_deterministic_and_has_no_trained_weights(tiny):
 
 @pytest.mark.slow
 def test_efficientnet_lite0_lowers_to_xnnpack_and_matches_eager(lite0, tmp_path):
-    from labkit.data import sample
-    from labkit.export import export_pte
-    from labkit.preprocessing import preprocess
-    from labkit.runners import open_runner
+    from labkit.deploy.export import export_pte
+    from labkit.deploy.runners import open_runner
+    from labkit.model.data import sample
+    from labkit.model.preprocessing import preprocess
 
     x = preprocess(sample("chelsea").image(), lite0.spec.preprocess)
     path = export_pte(lite0.module, (x,), tmp_path / "lite0.pte")
@@ -120,7 +120,7 @@ def test_efficientnet_lite0_lowers_to_xnnpack_and_matches_eager(lite0, tmp_path)
 
 
 def test_conv_bn_pairs(tiny, lite0):
-    from labkit.models import conv_bn_pairs
+    from labkit.model.models import conv_bn_pairs
 
     assert conv_bn_pairs(tiny.module) == [["features.0", "features.1"], ["features.3", "features.4"]]
     pairs = conv_bn_pairs(lite0.module)
@@ -131,7 +131,7 @@ def test_conv_bn_pairs_outside_sequential_blocks():
     """ResNet's conv1/bn1 are attributes, not Sequential neighbours: the traced graph still pairs them."""
     import warnings
 
-    from labkit.models import conv_bn_pairs, load_model
+    from labkit.model.models import conv_bn_pairs, load_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -1,11 +1,11 @@
-"""labkit.nnapi reads what torch's NNAPI converter serializes (the converter runs on the host; NNAPI does not)."""
+"""labkit.deploy.nnapi reads what torch's NNAPI converter serializes (the converter runs on the host; NNAPI does not)."""
 
 import warnings
 
 import pytest
 import torch
 
-from labkit import nnapi
+from labkit.deploy import nnapi
 
 
 class _SmallNet(torch.nn.Module):

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit.results import ResultsStore
+from labkit.report.results import ResultsStore
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -49,7 +49,7 @@ def test_lab_shape(path):
     assert "ResultsStore" in sources and "assert " in sources, f"{path.name}: results and assertions"
     assert "tqdm" in sources
     exercises = re.findall(r"checks\.check_\w+\(", sources)
-    assert 1 <= len(exercises) <= 3, f"{path.name}: 1–3 exercises checked by labkit.checks"
+    assert 1 <= len(exercises) <= 3, f"{path.name}: 1–3 exercises checked by labkit.exercises"
     assert "# YOUR CODE HERE" in sources
     assert "Further reading" in nb.cells[-1].source
     assert (SOLUTIONS / path.name.replace(".ipynb", "_solutions.ipynb")).is_file(), "worked solutions missing"
@@ -91,7 +91,7 @@ def test_every_assert_says_what_was_expected(path):
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_speed_claims_go_through_the_noise_aware_helper(path):
-    """No assert compares two timings directly: labkit.speed decides, from rotated rounds, what the run resolved."""
+    """No assert compares two timings directly: labkit.measure.speed decides, from rotated rounds, what the run resolved."""
     import ast
 
     timing = re.compile(r"(_ms\b|_ms\[|p50|p90|latency|seconds)", re.I)
@@ -102,7 +102,7 @@ def test_speed_claims_go_through_the_noise_aware_helper(path):
                 sides = [node.test.left, *node.test.comparators]
                 if sum(bool(timing.search(ast.unparse(side))) for side in sides) >= 2:
                     direct.append(ast.unparse(node.test)[:100])
-    assert not direct, f"{path.name}: timings compared by a bare assert — use labkit.speed: {direct}"
+    assert not direct, f"{path.name}: timings compared by a bare assert — use labkit.measure.speed: {direct}"
 
 
 @pytest.mark.parametrize("path", LABS, ids=lambda p: p.name)
@@ -119,22 +119,23 @@ KITS_KERNELSPEC = {"name": "edge-lab-kit", "display_name": "Python 3.11 (Edge La
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_stored_kernel_metadata_is_what_jupyterlab_writes_on_open(path):
     """JupyterLab writes the kernel's kernelspec and language_info into a notebook when its kernel starts and marks
-    the notebook modified unless the stored values are equal (labkit/kernel.py): store exactly those values."""
-    from labkit.kernel import LANGUAGE_INFO
+    the notebook modified unless the stored values are equal (labkit/workshop/kernel.py): store exactly those values."""
+    from labkit.workshop.kernel import LANGUAGE_INFO
 
     metadata = nbformat.read(path, as_version=4).metadata
     assert metadata.get("kernelspec") == KITS_KERNELSPEC, f"{path.name}: kernelspec {metadata.get('kernelspec')}"
     assert metadata.get("language_info") == LANGUAGE_INFO, (
         f"{path.name}: language_info {metadata.get('language_info')} is not the kit kernel's {LANGUAGE_INFO}: "
-        "JupyterLab would mark the notebook modified on opening; set metadata.language_info to labkit.kernel.LANGUAGE_INFO")
+        "JupyterLab would mark the notebook modified on opening; "
+        "set metadata.language_info to labkit.workshop.kernel.LANGUAGE_INFO")
 
 
 def test_the_kits_kernel_reports_the_stored_language_info():
-    """The registered kernel (`make kernel`) runs labkit.kernel and answers kernel_info with LANGUAGE_INFO."""
+    """The registered kernel (`make kernel`) runs labkit.workshop.kernel and answers kernel_info with LANGUAGE_INFO."""
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     from jupyter_client.manager import start_new_kernel
 
-    from labkit.kernel import KERNEL_CLASS, LANGUAGE_INFO
+    from labkit.workshop.kernel import KERNEL_CLASS, LANGUAGE_INFO
 
     try:
         spec = KernelSpecManager().get_kernel_spec(KITS_KERNELSPEC["name"])

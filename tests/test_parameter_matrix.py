@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from labrun import run_lab, runtime_spam
 
 FULL = os.environ.get("LABKIT_PARAM_MATRIX", "") == "full"

@@ -8,8 +8,15 @@ import pytest
 import torch
 
 from labkit.errors import ImageInputError, ParameterError
-from labkit.preprocessing import (ANDROID_ONLY, PreprocessSpec, center_crop_offsets, denormalize, preprocess,
-                                  preprocess_steps, resized_size)
+from labkit.model.preprocessing import (
+    ANDROID_ONLY,
+    PreprocessSpec,
+    center_crop_offsets,
+    denormalize,
+    preprocess,
+    preprocess_steps,
+    resized_size,
+)
 
 SPEC = PreprocessSpec()
 JAVA_CORE = Path(__file__).resolve().parents[1] / "android_demo/app/src/main/java/org/edgelabkit/demo/core"

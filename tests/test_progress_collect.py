@@ -9,12 +9,11 @@ import nbformat
 import pandas as pd
 import pytest
 
-from labkit import checks
-from labkit.cli import main
-from labkit.collect import (CollectError, collect, latencies, load_participant, machines, recorded, share,
-                            speedup_table)
 from labkit.errors import ExerciseCheckError
-from labkit.progress import progress
+from labkit.exercises import catalog
+from labkit.workshop.cli import main
+from labkit.workshop.collect import CollectError, collect, latencies, load_participant, machines, recorded, share, speedup_table
+from labkit.workshop.progress import progress
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,8 +68,8 @@ def test_progress_of_labs_and_exercises(learner):
     assert exercises.loc["00.2", "status"] == "not attempted"
     assert exercises.loc["07.1", "status"] == "failed" and exercises.loc["07.1", "solution viewed"]
     assert exercises.loc["07.2", "status"] == "not reached"
-    assert list(state.exercises["exercise"]) == list(checks.EXERCISES)
-    assert state.summary == f"3/{len(state.labs)} labs executed, 1/{len(checks.EXERCISES)} exercises passed"
+    assert list(state.exercises["exercise"]) == list(catalog.EXERCISES)
+    assert state.summary == f"3/{len(state.labs)} labs executed, 1/{len(catalog.EXERCISES)} exercises passed"
     assert "<table" in state._repr_html_()
 
 
@@ -82,23 +81,23 @@ def test_progress_cli(learner, capsys):
 
 
 def test_every_exercise_is_registered_and_every_lab_check_is_known():
-    source = (ROOT / "labkit" / "checks.py").read_text()
-    assert sorted(re.findall(r'exercise = "(\d\d\.\d)"', source)) == sorted(checks.EXERCISES)
+    source = "".join(p.read_text() for p in (ROOT / "labkit" / "exercises").glob("*.py"))
+    assert sorted(re.findall(r'exercise = "(\d\d\.\d)"', source)) == sorted(catalog.EXERCISES)
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
         used = set(re.findall(r"checks\.(check_\w+)\(", code))
-        mine = {f.__name__ for e, f in checks.EXERCISES.items() if e.startswith(path.name[:2])}
+        mine = {f.__name__ for e, f in catalog.EXERCISES.items() if e.startswith(path.name[:2])}
         assert used == mine, f"{path.name} checks {used}, the registry says {mine}"
-        assert all(checks.exercise_title(e) for e in checks.EXERCISES)
+        assert all(catalog.exercise_title(e) for e in catalog.EXERCISES)
 
 
 def test_solution_is_shown_on_request_and_noted(tmp_path):
-    shown = checks.solution("07.1", root=tmp_path)
+    shown = catalog.solution("07.1", root=tmp_path)
     assert "check_peak_gflops(" in shown.code and "my_peak =" in shown.code, "the answer's cells come with the check"
     assert shown.notebook.name == "07_benchmarking_solutions.ipynb" and "```python" in shown._repr_markdown_()
     assert json.loads((tmp_path / "progress.jsonl").read_text())["solution_viewed"] is True
     with pytest.raises(ExerciseCheckError, match="no exercise '9.9'; the kit has 00.1"):
-        checks.solution("9.9", root=tmp_path)
+        catalog.solution("9.9", root=tmp_path)
 
 
 def test_share_and_collect_two_machines(learner, tmp_path):

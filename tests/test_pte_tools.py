@@ -1,8 +1,10 @@
 import pytest
 import torch
 
-from labkit import checks, parity, pte
+from labkit.deploy import pte
 from labkit.errors import ExerciseCheckError, ModelFileError
+from labkit.exercises import executorch as checks
+from labkit.measure import parity
 
 
 def test_pte_header_fields(tiny_files):
@@ -90,7 +92,7 @@ def test_arena_checker():
 
 
 def test_export_pte_reuses_a_program_lowered_by_another_lab(tiny, tmp_path, monkeypatch):
-    from labkit import export
+    from labkit.deploy import export
 
     x = tiny.example_input()
     first = export.export_pte(tiny.module, (x,), tmp_path / "lab_a" / "tiny.pte")

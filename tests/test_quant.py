@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.ao.quantization.observer import MinMaxObserver, PerChannelMinMaxObserver
 
-from labkit import quant
+from labkit.deploy import quant
 
 
 def _weights() -> torch.Tensor:
@@ -96,9 +96,9 @@ def test_ptq_xnnpack_quantizes_every_conv_and_stays_close(tiny):
     assert 0 < float((reference - approx).abs().max()) < 0.1 * float(reference.abs().max())
 
 
-def test_keep_float_leaves_the_named_unit_in_float(tiny):
+def test_keep_float_leaves_the_named_layer_in_float(tiny):
     exported, x = _exported_tiny(tiny)
-    assert "features.0" in quant.unit_names(tiny.module) and "pool" not in quant.unit_names(tiny.module)
+    assert "features.0" in quant.layer_names(tiny.module) and "pool" not in quant.layer_names(tiny.module)
     graph = quant.ptq_xnnpack(exported, [x], keep_float=["features.0"])
     assert _quantized_convs(graph) == 1
 
@@ -110,7 +110,7 @@ def test_ptq_without_calibration_data_says_so(tiny):
 
 
 def test_fingerprint_tells_quantized_graphs_apart(tiny):
-    from labkit.export import state_fingerprint
+    from labkit.deploy.export import state_fingerprint
 
     exported, x = _exported_tiny(tiny)
     all_int8 = quant.ptq_xnnpack(exported, [x])
@@ -145,7 +145,7 @@ def test_float_pads_after_int8(keep, conflicts):
     exported = torch.export.export(_PaddedNet().eval(), (x[:2],), dynamic_shapes=({0: Dim("batch", max=8)},))
     graph = quant.ptq_xnnpack(exported, [x], keep_float=keep)
     assert quant.float_pads_after_int8(graph) == conflicts
-    from labkit.export import lower_to_pte
+    from labkit.deploy.export import lower_to_pte
 
     if conflicts:  # the prediction matches what XNNPACK really does
         with pytest.raises(RuntimeError, match="Weight and Input should both be quantized"):
@@ -215,7 +215,7 @@ def test_the_kit_recipe_respects_keep_float_and_refuses_per_module_configs():
     quantizer = quant.relu6_fusing_quantizer().set_module_name("first", get_symmetric_quantization_config())
     with pytest.raises(ValueError, match="one global config"):
         prepare_pt2e(exported.module(), quantizer)
-    with pytest.raises(ValueError, match="list of unit names"):
+    with pytest.raises(ValueError, match="list of layer names"):
         quant.relu6_fusing_quantizer(keep_float="first")
 
 
@@ -223,8 +223,8 @@ def test_the_kit_recipe_lowers_entirely_to_xnnpack(tmp_path):
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
-    from labkit import pte
-    from labkit.runners import open_runner
+    from labkit.deploy import pte
+    from labkit.deploy.runners import open_runner
 
     _, exported, x = _wide_relu6()
     graph = quant.ptq_xnnpack(exported, [x])
@@ -239,7 +239,7 @@ def test_the_kit_recipe_lowers_entirely_to_xnnpack(tmp_path):
 
 def _tiny_relu6():
     """tiny_cnn with ReLU6 instead of ReLU: a LoadedModel whose int8 program has conv → ReLU6 chains to fuse."""
-    from labkit.models import load_model
+    from labkit.model.models import load_model
 
     model = load_model("tiny_cnn", pretrained=False)
     model.module.features[2] = torch.nn.ReLU6()
@@ -256,8 +256,8 @@ def test_int8_program_is_one_cached_program(tmp_path, monkeypatch):
     from executorch.exir import to_edge_transform_and_lower
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    from labkit.android_export import _programs
-    from labkit.data import calibration_set
+    from labkit.deploy.android_export import _programs
+    from labkit.model.data import calibration_set
 
     monkeypatch.setenv("LABKIT_BUILD_DIR", str(tmp_path / "build"))
     model = _tiny_relu6()
@@ -280,7 +280,8 @@ def test_int8_program_is_one_cached_program(tmp_path, monkeypatch):
     key = first.with_name("lab.pte.key.json").read_text()
     assert key == shipped.with_name("model_int8.pte.key.json").read_text() and "conv + ReLU6" in key
     # a fresh process with an empty cache makes the same bytes (quantization and lowering are deterministic)
-    code = ("import sys, torch; from pathlib import Path; from labkit import quant; from labkit.models import load_model; "
+    code = ("import sys, torch; from pathlib import Path; from labkit.deploy import quant; "
+            "from labkit.model.models import load_model; "
             "m = load_model('tiny_cnn', pretrained=False); m.module.features[2] = torch.nn.ReLU6(); "
             "m.module.features[5] = torch.nn.ReLU6(); quant.int8_program(m, Path(sys.argv[1]))")
     env = {**__import__("os").environ, "LABKIT_BUILD_DIR": str(tmp_path / "other-build")}
@@ -323,3 +324,15 @@ def test_calibration_is_fed_one_image_per_call_where_the_graph_allows():
     assert not quant._takes_one_image(static_four)  # exported for batch 4: calibrated with the batches as given
     assert quant._takes_one_image(torch.export.export(module, (x[:1],)))
     assert quant._takes_one_image(torch.export.export(module, (x[:2],), dynamic_shapes=({0: Dim("batch", max=64)},)))
+
+
+def test_the_relu6_fusing_quantizer_is_a_named_module_level_subclass():
+    """The factory builds the named class (picklable, importable, its source part of the int8 recipe's key)."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer
+
+    from labkit.deploy.relu6_quantizer import ReLU6FusingXNNPACKQuantizer
+
+    quantizer = quant.relu6_fusing_quantizer()
+    assert type(quantizer) is ReLU6FusingXNNPACKQuantizer and isinstance(quantizer, XNNPACKQuantizer)
+    assert ReLU6FusingXNNPACKQuantizer.__qualname__ == "ReLU6FusingXNNPACKQuantizer"
+    assert "class ReLU6FusingXNNPACKQuantizer" in quant._recipe_source()

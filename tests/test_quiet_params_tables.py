@@ -1,4 +1,4 @@
-"""labkit.quiet (native stderr captured, noise dropped), labkit.params (the parameter contract), labkit.tables."""
+"""labkit.quiet (native stderr captured, noise dropped), labkit.params (the parameter contract), labkit.report.tables."""
 
 import logging
 import os
@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from labkit import params, quiet, tables
+from labkit import params, quiet
 from labkit.errors import ParameterError
+from labkit.report import tables
 
 # ---------------------------------------------------------------- quiet
 

@@ -1,6 +1,6 @@
 import pytest
 
-from labkit.results import ROW_KEYS, ResultsError, ResultsStore
+from labkit.report.results import ROW_KEYS, ResultsError, ResultsStore
 
 
 def _row(**values):

@@ -1,8 +1,8 @@
-"""labkit.roofline: peak arithmetic from /proc/cpuinfo text, and a measured matmul."""
+"""labkit.measure.roofline: peak arithmetic from /proc/cpuinfo text, and a measured matmul."""
 
 import pytest
 
-from labkit.roofline import cpu_features, measure_matmul, peak_gflops
+from labkit.measure.roofline import cpu_features, measure_matmul, peak_gflops
 
 ZEN4_LIKE = ("processor\t: 0\nmodel name\t: AMD EPYC 9R14\ncpu MHz\t\t: 2600.000\n"
              "flags\t\t: fpu sse2 avx fma avx2 avx512f avx512_vnni\n\nprocessor\t: 1\nmodel name\t: other\n")

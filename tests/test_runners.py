@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from labkit.deploy.runners import ExecuTorchRunner, open_runner
 from labkit.errors import ImageInputError, ModelFileError
-from labkit.runners import ExecuTorchRunner, open_runner
 
 
 def test_every_runtime_agrees_with_eager(tiny, tiny_files):
@@ -47,11 +47,11 @@ def test_pte_runner_checks_metadata(tiny_files):
 
 
 def test_pte_runner_never_resizes_a_pool_a_program_uses(tiny_files):
-    """The rule (labkit.etpool): once a program may be loaded the pool keeps its size; another thread
+    """The rule (labkit.deploy.etpool): once a program may be loaded the pool keeps its size; another thread
     count runs in a child process. (tests/test_etpool.py checks it from a fresh process.)"""
-    from labkit import etpool
+    from labkit.deploy import etpool
+    from labkit.deploy.runners import ChildExecuTorchRunner
     from labkit.errors import LabkitError
-    from labkit.runners import ChildExecuTorchRunner
 
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))
     first = open_runner(tiny_files["xnnpack"], threads=1)
@@ -115,7 +115,7 @@ def test_other_bad_files(tiny_files, tmp_path):
 
 
 def test_error_code_decoding():
-    from labkit.executorch_errors import code_in_message, decode
+    from labkit.deploy.executorch_errors import code_in_message, decode
 
     assert code_in_message("Failed to load program, error: 0x:23") == 0x23
     assert code_in_message("method->set_inputs() for method 'forward' failed with error 0x10") == 0x10
@@ -129,8 +129,8 @@ def test_a_hung_child_is_ended_with_a_clear_error(tiny, tiny_files):
     import signal
     import time
 
+    from labkit.deploy.runners import ChildExecuTorchRunner
     from labkit.errors import LabkitError, ParameterError
-    from labkit.runners import ChildExecuTorchRunner
 
     with pytest.raises(ParameterError, match=r"answer_timeout \(seconds\) must be a finite number > 0, got 0"):
         ChildExecuTorchRunner(tiny_files["xnnpack"], threads=1, answer_timeout=0)

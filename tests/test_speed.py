@@ -1,12 +1,12 @@
-"""labkit.speed: noise-aware speed claims (constructed clear and noisy cases, a real one) and how errors render."""
+"""labkit.measure.speed: noise-aware speed claims (constructed clear and noisy cases, a real one) and how errors render."""
 
 import numpy as np
 import pytest
 import torch
 
-from labkit import speed
-from labkit.bench import Latency
 from labkit.errors import ClaimError, ExerciseCheckError, LabkitError, ParameterError
+from labkit.measure import speed
+from labkit.measure.bench import Latency
 
 
 def block(times_ms, label="x"):

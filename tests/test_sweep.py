@@ -1,4 +1,4 @@
-"""labkit.sweep: grid files, resumable papermill sweeps, failures recorded, reports."""
+"""labkit.workshop.sweep: grid files, resumable papermill sweeps, failures recorded, reports."""
 
 import json
 
@@ -6,9 +6,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from labkit import cli
-from labkit.results import ResultsStore
-from labkit.sweep import SweepError, SweepSpec, collect, combination_id, load_grid, run_sweep, write_report
+from labkit.report.results import ResultsStore
+from labkit.workshop import cli
+from labkit.workshop.sweep import SweepError, SweepSpec, combination_id, load_grid, read_results, run_sweep, write_report
 
 
 @pytest.fixture()
@@ -17,7 +17,7 @@ def probe_notebook(tmp_path):
     nb = new_notebook(cells=[
         new_code_cell("A = 1\nLABEL = 'x'\nFAIL = False", metadata={"tags": ["parameters"]}),
         new_code_cell("if FAIL:\n    raise RuntimeError(f'probe failed on purpose with A={A}')"),
-        new_code_cell("from labkit.results import ResultsStore\n"
+        new_code_cell("from labkit.report.results import ResultsStore\n"
                       "ResultsStore().append('probe', [{'a': A, 'label': LABEL, 'p50_ms': 10.0 * A, 'p90_ms': 12.0 * A,"
                       " 'model': 'probe', 'runtime': 'eager', 'precision': 'fp32', 'threads': 1, 'variant': LABEL}],"
                       " config={'A': A})"),
@@ -57,7 +57,7 @@ def test_sweep_records_failures_resumes_and_reports(tmp_path, probe_notebook):
     outcomes = run_sweep(spec, out, jobs=2, timeout=300, progress=False)
     assert [o.status for o in outcomes] == ["ok", "failed", "ok", "failed"]
     assert "probe failed on purpose with A=1" in outcomes[1].error
-    status, rows = collect(out)
+    status, rows = read_results(out)
     assert sorted(rows["a"]) == [1, 2] and set(rows["label"]) == {"z"} and set(rows["param.FAIL"]) == {False}
     assert (status["status"] == "failed").sum() == 2 and (out / status["combination"][1] / "failed.ipynb").is_file()
     report = write_report(out).read_text()
@@ -76,7 +76,7 @@ def test_sweep_records_failures_resumes_and_reports(tmp_path, probe_notebook):
                                                 "threads": 1, "variant": "x"}], config={})
     again = run_sweep(spec, out, retry_failed=False, progress=False)
     assert [o.status for o in again] == ["ok", "done before", "done before", "done before"]
-    _, rows = collect(out)
+    _, rows = read_results(out)
     assert sorted(rows["a"]) == [1, 2]
 
 
@@ -111,7 +111,7 @@ def test_shipped_grids_name_real_parameters():
 def test_run_labs_runs_each_lab_once_and_reports(tmp_path, probe_notebook):
     import shutil
 
-    from labkit.sweep import run_labs
+    from labkit.workshop.runlabs import run_labs
 
     labs = tmp_path / "labs"
     labs.mkdir()
@@ -119,7 +119,7 @@ def test_run_labs_runs_each_lab_once_and_reports(tmp_path, probe_notebook):
     shutil.copy(probe_notebook, labs / "01_probe.ipynb")
     shutil.copy(probe_notebook, labs / "README_not_a_lab.ipynb")
     report = run_labs(labs, tmp_path / "kit", smoke=True)
-    status, rows = collect(tmp_path / "kit")
+    status, rows = read_results(tmp_path / "kit")
     assert sorted(status["notebook"]) == ["00_probe.ipynb", "01_probe.ipynb"] and (status["status"] == "ok").all()
     assert list(rows["param.SMOKE"]) == [True, True] and report.name == "report.html"
     assert all((tmp_path / "kit" / c / "executed.html").is_file() for c in status["combination"])
@@ -135,17 +135,18 @@ def test_peakrss_measures_the_largest_descendant(tmp_path):
 
     out = tmp_path / "peak.json"
     grandchild = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'b = bytearray(300_000_000)'])"
-    done = subprocess.run([sys.executable, "-m", "labkit.peakrss", str(out), "--", sys.executable, "-c", grandchild])
+    done = subprocess.run([sys.executable, "-m", "labkit.measure.peakrss", str(out), "--", sys.executable, "-c", grandchild])
     assert done.returncode == 0
     assert 300 <= json.loads(out.read_text())["peak_rss_mb"] < 1000, "a 300 MB buffer in a grandchild"
-    failed = subprocess.run([sys.executable, "-m", "labkit.peakrss", str(out), "--", sys.executable, "-c", "raise SystemExit(3)"])
+    failed = subprocess.run([sys.executable, "-m", "labkit.measure.peakrss", str(out), "--",
+                             sys.executable, "-c", "raise SystemExit(3)"])
     assert failed.returncode == 3 and json.loads(out.read_text())["peak_rss_mb"] < 300
 
 
 def test_report_of_labs_whose_rows_fill_different_columns(tmp_path):
     import json
 
-    from labkit.sweep import write_report
+    from labkit.workshop.sweep import write_report
 
     for lab, row in (("00_a", {"runtime": "eager", "precision": "fp32", "p50_ms": 20.0}),
                      ("05_b", {"variant": "xnnpack", "p50_ms": 5.0})):  # no runtime/precision: missing values

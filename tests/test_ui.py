@@ -203,7 +203,7 @@ def assert_unmodified(page, lab: Lab, name: str, state: dict) -> None:
                if stored.get(k) != v}
     assert dirty_tabs == 0 and not state["dirty"], (
         f"{name} is marked modified; metadata JupyterLab rewrote: {json.dumps(changed)} (the kernel's "
-        "language_info must equal the stored one: `make kernel` registers labkit.kernel, see labkit/kernel.py)")
+        "language_info must equal the stored one: `make kernel` registers labkit.workshop.kernel, see labkit/workshop/kernel.py)")
 
 
 def run_menu(page, item: str) -> None:

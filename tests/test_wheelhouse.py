@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit.wheelhouse import download_command, platform_tags
+from labkit.workshop.wheelhouse import download_command, platform_tags
 
 ROOT = Path(__file__).resolve().parents[1]
 REDUCED = ROOT / "tests" / "fixtures" / "wheelhouse-requirements.txt"
@@ -63,7 +63,7 @@ def test_repo2docker_files_agree_with_the_makefile():
     assert f"--name {kernel}" in post_build.read_text()
     for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
         assert nbformat.read(path, as_version=4).metadata.kernelspec.name == kernel, path.name
-    from labkit.doctor import KERNEL_NAME
+    from labkit.workshop.doctor import KERNEL_NAME
 
     assert KERNEL_NAME == kernel
     assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists(), \
@@ -100,7 +100,7 @@ def test_wheelhouse_installs_with_no_index(tmp_path):
     other = tmp_path / "other-platforms"
     one = tmp_path / "yaml.txt"
     one.write_text("pyyaml==6.0.3\n")
-    done = subprocess.run([sys.executable, "-m", "labkit.wheelhouse", "--requirements", str(one), "--dest", str(other),
+    done = subprocess.run([sys.executable, "-m", "labkit.workshop.wheelhouse", "--requirements", str(one), "--dest", str(other),
                            "--platform", "macos-arm64", "--platform", "linux-aarch64"],
                           cwd=ROOT, env=download_env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

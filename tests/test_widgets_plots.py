@@ -1,9 +1,10 @@
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from labkit import plots
-from labkit.widgets import preprocessing_explorer
+
+from labkit.report import plots
+from labkit.report.widgets import preprocessing_explorer
 
 
 def test_pareto_front_keeps_only_undominated_points():
@@ -35,7 +36,7 @@ def test_explorer_shows_a_picture_and_reports_bad_uploads(lite0):
 def test_quantization_explorer_redraws_with_its_controls():
     import torch
 
-    from labkit.widgets import quantization_explorer, quantization_figure
+    from labkit.report.widgets import quantization_explorer, quantization_figure
 
     generator = torch.Generator().manual_seed(0)
     weights = {"wide": torch.randn(8, 1, 3, 3, generator=generator) * torch.logspace(-3, 0, 8).view(8, 1, 1, 1)}
@@ -52,8 +53,8 @@ def test_quantization_explorer_redraws_with_its_controls():
 
 
 def test_latency_explorer_and_distribution():
-    from labkit.bench import Latency
-    from labkit.widgets import latency_explorer
+    from labkit.measure.bench import Latency
+    from labkit.report.widgets import latency_explorer
 
     def latency(label, threads, base):
         times = tuple(base * (1 + 0.1 * np.sin(np.arange(30))))

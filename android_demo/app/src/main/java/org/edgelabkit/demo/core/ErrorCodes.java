@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * ExecuTorch's runtime error codes ({@code runtime/core/error.h}) with what each usually means here —
- * the same table as {@code labkit/executorch_errors.py} (a unit test compares them).
+ * the same table as {@code labkit/deploy/executorch_errors.py} (a unit test compares them).
  */
 public final class ErrorCodes {
     private static final Map<Integer, String[]> CODES;

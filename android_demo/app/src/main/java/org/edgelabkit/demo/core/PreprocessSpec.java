@@ -8,7 +8,7 @@ import java.util.Set;
 
 /**
  * What the model expects, read from the {@code preprocess.json} the labs write
- * ({@code labkit.preprocessing.PreprocessSpec.to_json}). Unknown keys and unsupported values are errors,
+ * ({@code labkit.model.preprocessing.PreprocessSpec.to_json}). Unknown keys and unsupported values are errors,
  * so a spec this app cannot follow exactly is refused instead of silently approximated.
  */
 public final class PreprocessSpec {
@@ -76,7 +76,7 @@ public final class PreprocessSpec {
         Object value = data.get(key);
         if (!expected.equals(value)) {
             throw new IllegalArgumentException("preprocess.json: " + key + " is " + value + "; this app implements "
-                    + expected + " only (the pipeline in labkit/preprocessing.py)");
+                    + expected + " only (the pipeline in labkit/model/preprocessing.py)");
         }
     }
 

@@ -1,7 +1,7 @@
 package org.edgelabkit.demo.core;
 
 /**
- * The labs' preprocessing, step for step as in {@code labkit/preprocessing.py}: RGB pixels → float32
+ * The labs' preprocessing, step for step as in {@code labkit/model/preprocessing.py}: RGB pixels → float32
  * C × H × W in [0, 255] → resize the short side (bilinear, half-pixel centres, antialiased, computed as
  * PyTorch's {@code interpolate(..., antialias=True)} does: width first, then height, in float32) →
  * centre crop → scale and normalize → 1 × 3 × crop × crop, NCHW. The unit tests compare it with tensors

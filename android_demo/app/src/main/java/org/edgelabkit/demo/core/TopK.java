@@ -3,7 +3,7 @@ package org.edgelabkit.demo.core;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Softmax and top-k of a logits vector, as {@code labkit.predictions.top_k} computes them. */
+/** Softmax and top-k of a logits vector, as {@code labkit.model.predictions.top_k} computes them. */
 public final class TopK {
     private TopK() {
     }

@@ -1,0 +1,1 @@
+"""The models and the images they see: the registry, EfficientNet-Lite0, photos, labelled sets, preprocessing."""

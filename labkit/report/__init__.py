@@ -1,0 +1,1 @@
+"""Results and how they are shown: the results store, tables, plots, widgets."""
