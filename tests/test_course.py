@@ -61,8 +61,8 @@ def _copy_course(tmp_path: Path) -> Path:
 
 def test_a_lab_missing_from_the_map_fails(tmp_path):
     folder = _copy_course(tmp_path)
-    nb = nbformat.read(folder / "07_benchmarking.ipynb", as_version=4)
-    nb.cells[0].source = nb.cells[0].source.replace("# Lab 07", "# Lab 08", 1)
+    nb = nbformat.read(folder / "08_benchmarking.ipynb", as_version=4)
+    nb.cells[0].source = nb.cells[0].source.replace("# Lab 08", "# Lab 08", 1)
     nbformat.write(nb, folder / "08_new_lab.ipynb")
     with pytest.raises(CourseError, match=r"labs missing from .*course.yaml: \['08_new_lab.ipynb'\]"):
         load_course(folder)
@@ -71,10 +71,10 @@ def test_a_lab_missing_from_the_map_fails(tmp_path):
 def test_a_lab_without_measured_time_fails(tmp_path):
     folder = _copy_course(tmp_path)
     durations = json.loads((folder / "durations.json").read_text())
-    del durations["04_nnapi"]["smoke"]
+    del durations["06_legacy_int8_nnapi"]["smoke"]
     (folder / "durations.json").write_text(json.dumps(durations))
     labs, _ = load_course(folder)
-    with pytest.raises(CourseError, match="no measured smoke run time for 04_nnapi.ipynb.*make run SMOKE=1 ONLY=04"):
+    with pytest.raises(CourseError, match="no measured smoke run time for 06_legacy_int8_nnapi.ipynb.*make run SMOKE=1 ONLY=04"):
         course_table(labs, load_durations(folder))
 
 
@@ -91,13 +91,13 @@ def test_record_durations_keeps_finished_runs_only(tmp_path):
     before = load_durations(folder)
     kit = tmp_path / "kit"
     _status(kit / "00_baseline" / "SMOKE=False", "00_baseline.ipynb", "ok", 61.24)
-    _status(kit / "01_fusion" / "SMOKE=False", "01_fusion.ipynb", "failed", 5.0)
+    _status(kit / "02_fusion" / "SMOKE=False", "02_fusion.ipynb", "failed", 5.0)
     after = record_durations(kit, "full", folder)
     assert after["00_baseline"]["full"]["seconds"] == 61.2
     assert after["00_baseline"]["full"]["peak_rss_mb"] == 812.5
     assert after["00_baseline"]["full"]["cpu"] == "Test CPU" and after["00_baseline"]["full"]["cores"] == 4
     assert after["00_baseline"]["smoke"] == before["00_baseline"]["smoke"]
-    assert after["01_fusion"] == before["01_fusion"], "a failed run must not replace a measured time"
+    assert after["02_fusion"] == before["02_fusion"], "a failed run must not replace a measured time"
     assert load_durations(folder) == after
     with pytest.raises(CourseError, match="no finished lab runs"):
         record_durations(tmp_path / "empty", "smoke", folder)

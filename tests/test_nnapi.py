@@ -27,7 +27,7 @@ def _serialize(channels_last: bool):
 
     x = torch.randn(1, 3, 16, 16)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.jit deprecation warnings: lab 03 shows them
+        warnings.simplefilter("ignore")  # torch.jit deprecation warnings: lab 05 shows them
         traced = torch.jit.trace(_SmallNet().eval(), x)
         example = x.contiguous(memory_format=torch.channels_last) if channels_last else x
         if channels_last:

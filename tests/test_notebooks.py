@@ -67,7 +67,7 @@ def _run_lab(tmp_path, notebook: str, *arguments: str, timeout: int = 600):
     return ResultsStore(results), json.dumps([c.get("outputs", []) for c in nbformat.read(out, as_version=4).cells])
 
 
-# Labs 00 and 04 with other parameters run in tests/test_parameter_matrix.py (00 mnv3-untrained-1, 04 mnv2-untrained).
+# Labs 00 and 06 with other parameters run in tests/test_parameter_matrix.py (00 mnv3-untrained-1, 04 mnv2-untrained).
 
 
 def _code_cells(path: Path) -> list[str]:

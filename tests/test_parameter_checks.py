@@ -55,13 +55,13 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "threads-duplicate": {"THREADS": [1, 1]},
         "threads-number": {"THREADS": 2},
     },
-    "01_fusion.ipynb": {
+    "02_fusion.ipynb": {
         "seconds-negative": {"SECONDS_PER_MEASUREMENT": -1.0},
         "seconds-bool": {"SECONDS_PER_MEASUREMENT": True},
         "threads-number": {"THREADS": 1},
         "threads-empty": {"THREADS": []},
     },
-    "02_quantization.ipynb": {
+    "03_quantization.ipynb": {
         "calibration-zero": {"CALIBRATION_IMAGES": 0},
         "calibration-float": {"CALIBRATION_IMAGES": 8.0},
         "sweep-string": {"CALIBRATION_SWEEP": "[8, 32]"},
@@ -77,13 +77,13 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "lower-string": {"LOWER_EVERY_VARIANT": "yes"},
         "threads-list": {"THREADS": [2]},
     },
-    "03_torchscript.ipynb": {
+    "05_torchscript.ipynb": {
         "seconds-zero": {"SECONDS_PER_MEASUREMENT": 0.0},
         "seconds-string": {"SECONDS_PER_MEASUREMENT": "2"},
         "threads-list": {"THREADS": [2]},
         "threads-bool": {"THREADS": True},
     },
-    "04_nnapi.ipynb": {
+    "06_legacy_int8_nnapi.ipynb": {
         "model-resnet18": {"MODEL": "resnet18", "PRETRAINED": False},
         "model-mobilenet_v3_small": {"MODEL": "mobilenet_v3_small", "PRETRAINED": False},
         "photos-zero": {"PHOTOS": 0},
@@ -93,7 +93,7 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "calibration-float": {"CALIBRATION_IMAGES": 8.0},
         "threads-list": {"THREADS": [1]},
     },
-    "05_executorch.ipynb": {
+    "01_executorch.ipynb": {
         "seconds-infinite": {"SECONDS_PER_MEASUREMENT": float("inf")},
         "parity-huge": {"PARITY_IMAGES": 10**6},
         "seconds-zero": {"SECONDS_PER_MEASUREMENT": 0},
@@ -102,7 +102,7 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "threads-duplicate": {"THREADS": [1, 1]},
         "threads-list-string": {"THREADS": "[1, 2]"},
     },
-    "06_fine_tuning.ipynb": {
+    "07_fine_tuning.ipynb": {
         "dataset-unknown": {"DATASET": "mnist"},
         "dataset-number": {"DATASET": 3},
         "image-size-small": {"IMAGE_SIZE": 16},
@@ -122,7 +122,7 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "batch-too-big": {"BATCH": 512},
         "threads-list": {"THREADS": [2]},
     },
-    "07_benchmarking.ipynb": {
+    "08_benchmarking.ipynb": {
         "seconds-infinite": {"SECONDS_PER_MEASUREMENT": float("inf")},
         "rounds-huge": {"ROUNDS": 10**4},
         "runtimes-unknown": {"RUNTIMES": ["executorch-vulkan"]},

@@ -27,85 +27,85 @@ MATRIX: list[tuple[str, str, list[str], str]] = [
     # no depthwise layers (the matmul claim is printed, not asserted), threads descending
     ("00_baseline.ipynb", "resnet18-untrained-2-1", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
                                                      "-y", "THREADS: [2, 1]"], "full"),
-    # --- lab 01 ---
+    # --- lab 02 ---
     # no ReLU6 to try, one thread
-    ("01_fusion.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-y", "THREADS: [1]"],
+    ("02_fusion.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-y", "THREADS: [1]"],
      "core"),
     # conv/bn pairs outside Sequentials (once WeightsUnavailableError: no PRETRAINED), threads descending
-    ("01_fusion.ipynb", "resnet18-untrained-2-1", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
+    ("02_fusion.ipynb", "resnet18-untrained-2-1", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
                                                    "-y", "THREADS: [2, 1]"], "full"),
     # torchvision's in-place ReLU6 and a short window at two threads
-    ("01_fusion.ipynb", "mnv2-untrained-2", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False",
+    ("02_fusion.ipynb", "mnv2-untrained-2", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False",
                                              "-y", "THREADS: [2]", "-p", "SECONDS_PER_MEASUREMENT", "0.3"], "full"),
-    # --- lab 02 ---
+    # --- lab 03 ---
     # the cheapest run: 10 classes, 64×64, random weights (fidelity claims skipped), small calibration and sweep
-    ("02_quantization.ipynb", "tiny-small-calibration", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+    ("03_quantization.ipynb", "tiny-small-calibration", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
      "-p", "CALIBRATION_IMAGES", "4", "-y", "CALIBRATION_SWEEP: [1, 4]", "-p", "EVAL_IMAGES", "4"], "core"),
     # an untrained torchvision model with residual adds (eager static int8 skipped), one thread
-    ("02_quantization.ipynb", "mobilenet_v2-1thread", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False",
+    ("03_quantization.ipynb", "mobilenet_v2-1thread", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False",
      "-p", "THREADS", "1", "-p", "CALIBRATION_IMAGES", "8", "-y", "CALIBRATION_SWEEP: [2, 8]"], "full"),
-    ("02_quantization.ipynb", "resnet18-small", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
+    ("03_quantization.ipynb", "resnet18-small", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
      "-p", "CALIBRATION_IMAGES", "2", "-y", "CALIBRATION_SWEEP: [2]", "-p", "EVAL_IMAGES", "8"], "full"),
-    ("02_quantization.ipynb", "mobilenet_v3_small", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
+    ("03_quantization.ipynb", "mobilenet_v3_small", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
      "-p", "CALIBRATION_IMAGES", "4", "-y", "CALIBRATION_SWEEP: [4]"], "full"),
     # the trained model, one thread, a one-image calibration
-    ("02_quantization.ipynb", "lite0-1thread-calib1", ["-p", "THREADS", "1", "-p", "CALIBRATION_IMAGES", "1",
+    ("03_quantization.ipynb", "lite0-1thread-calib1", ["-p", "THREADS", "1", "-p", "CALIBRATION_IMAGES", "1",
      "-y", "CALIBRATION_SWEEP: [1, 8]"], "full"),
-    # --- lab 03 ---
+    # --- lab 05 ---
     # 10 classes, 64×64, one thread (the .pte runs in-process with a pool of 1)
-    ("03_torchscript.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-p", "THREADS", "1"],
+    ("05_torchscript.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-p", "THREADS", "1"],
      "core"),
     # untrained torchvision model (once WeightsUnavailableError: no PRETRAINED)
-    ("03_torchscript.ipynb", "resnet18-untrained", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False"], "full"),
-    ("03_torchscript.ipynb", "mnv3-untrained-1", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
+    ("05_torchscript.ipynb", "resnet18-untrained", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False"], "full"),
+    ("05_torchscript.ipynb", "mnv3-untrained-1", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
                                                   "-p", "THREADS", "1", "-p", "SECONDS_PER_MEASUREMENT", "0.3"], "full"),
-    # --- lab 04 ---
+    # --- lab 06 ---
     # no TF-SAME padding (no slice surgery), 10 classes (top-5 skipped), one photo, few calibration crops, one thread
-    ("04_nnapi.ipynb", "tiny-small-sets-1", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-p", "THREADS", "1",
+    ("06_legacy_int8_nnapi.ipynb", "tiny-small-sets-1", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-p", "THREADS", "1",
                                              "-p", "PHOTOS", "1", "-p", "CALIBRATION_IMAGES", "4"], "core"),
     # torchvision's MobileNetV2 untrained (was tests/test_notebooks.py::test_nnapi_lab_runs_with_another_model)
-    ("04_nnapi.ipynb", "mnv2-untrained", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False", "-p", "PHOTOS", "1"],
+    ("06_legacy_int8_nnapi.ipynb", "mnv2-untrained", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False", "-p", "PHOTOS", "1"],
      "full"),
     # the trained model with other photo and calibration counts at one thread
-    ("04_nnapi.ipynb", "lite0-3photos-1", ["-p", "THREADS", "1", "-p", "PHOTOS", "3", "-p", "CALIBRATION_IMAGES", "2"], "full"),
-    # --- lab 05 ---
+    ("06_legacy_int8_nnapi.ipynb", "lite0-3photos-1", ["-p", "THREADS", "1", "-p", "PHOTOS", "3", "-p", "CALIBRATION_IMAGES", "2"], "full"),
+    # --- lab 01 ---
     # one thread: the pool is pinned to 1 before any load (this combination once crashed the kernel)
-    ("05_executorch.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+    ("01_executorch.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
                                              "-y", "THREADS: [1]"], "core"),
     # untrained torchvision model, thread list given in descending order: 1 thread runs in a child process
-    ("05_executorch.ipynb", "mnv3-untrained-2-1", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
+    ("01_executorch.ipynb", "mnv3-untrained-2-1", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
                                                    "-y", "THREADS: [2, 1]", "-p", "PARITY_IMAGES", "2"], "full"),
     # the trained model with a small parity set, threads ascending
-    ("05_executorch.ipynb", "lite0-small-sets-1-2", ["-y", "THREADS: [1, 2]",
+    ("01_executorch.ipynb", "lite0-small-sets-1-2", ["-y", "THREADS: [1, 2]",
                                                      "-p", "PARITY_IMAGES", "2", "-p", "SECONDS_PER_MEASUREMENT", "0.3"],
      "full"),
-    # --- lab 06 ---
+    # --- lab 07 ---
     # the cheapest run: a random 16-feature backbone, one thread, small images and batch
-    ("06_fine_tuning.ipynb", "tiny-1thread-small", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+    ("07_fine_tuning.ipynb", "tiny-1thread-small", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
      "-p", "THREADS", "1", "-p", "IMAGE_SIZE", "64", "-p", "BATCH", "8"], "core"),
     # the failing run: Lite0 at 64 px, batch 8 — the learning rate now follows the features and the batch
-    ("06_fine_tuning.ipynb", "lite0-64px-batch8", ["-p", "IMAGE_SIZE", "64", "-p", "BATCH", "8"], "full"),
+    ("07_fine_tuning.ipynb", "lite0-64px-batch8", ["-p", "IMAGE_SIZE", "64", "-p", "BATCH", "8"], "full"),
     # the same with the old fixed lr: reported as diverging, not a failed assert
-    ("06_fine_tuning.ipynb", "lite0-64px-batch8-lr0.05", ["-p", "IMAGE_SIZE", "64", "-p", "BATCH", "8",
+    ("07_fine_tuning.ipynb", "lite0-64px-batch8-lr0.05", ["-p", "IMAGE_SIZE", "64", "-p", "BATCH", "8",
      "-p", "LR", "0.05"], "full"),
-    ("06_fine_tuning.ipynb", "mobilenet_v3_small-1thread", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED",
+    ("07_fine_tuning.ipynb", "mobilenet_v3_small-1thread", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED",
      "False", "-p", "THREADS", "1", "-p", "IMAGE_SIZE", "64", "-p", "BATCH", "16"], "full"),
-    ("06_fine_tuning.ipynb", "resnet18-unfreeze", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
+    ("07_fine_tuning.ipynb", "resnet18-unfreeze", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
      "-y", "UNFREEZE: [layer4]", "-p", "IMAGE_SIZE", "64"], "full"),
-    ("06_fine_tuning.ipynb", "mobilenet_v2-batch4", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False",
+    ("07_fine_tuning.ipynb", "mobilenet_v2-batch4", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False",
      "-p", "IMAGE_SIZE", "48", "-p", "BATCH", "4"], "full"),
-    # --- lab 07 ---
+    # --- lab 08 ---
     # threads in descending order with a runtime subset: ExecuTorch at 1 thread runs in a child process
-    ("07_benchmarking.ipynb", "tiny-2-1-subset", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+    ("08_benchmarking.ipynb", "tiny-2-1-subset", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
                                                   "-y", "THREADS: [2, 1]",
                                                   "-y", "RUNTIMES: [eager, executorch-xnnpack, onnxruntime]"], "core"),
     # one sweep combination (was tests/test_notebooks.py::test_benchmarking_lab_runs_a_subset_of_its_matrix)
-    ("07_benchmarking.ipynb", "tiny-1-int8-only", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+    ("08_benchmarking.ipynb", "tiny-1-int8-only", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
                                                    "-y", "THREADS: [1]",
                                                    "-y", "RUNTIMES: [executorch-xnnpack, onnxruntime]",
                                                    "-y", "PRECISIONS: [int8]"], "full"),
     # an untrained torchvision model with every runtime, threads ascending, more rounds
-    ("07_benchmarking.ipynb", "mnv3-untrained-all-1-2", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
+    ("08_benchmarking.ipynb", "mnv3-untrained-all-1-2", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
                                                          "-y", "THREADS: [1, 2]", "-p", "ROUNDS", "4"], "full"),
 ]
 

@@ -35,11 +35,11 @@ def _store(folder: Path, rows, events=()) -> Path:
 @pytest.fixture
 def learner(tmp_path):
     rows = [_row("00_baseline", "run-01", "eager", "fp32", 1, 30.0, smoke=True),
-            _row("07_benchmarking", "run-02", "eager", "fp32", 2, 24.0),
-            _row("07_benchmarking", "run-02", "executorch-xnnpack", "fp32", 2, 8.0),
-            _row("07_benchmarking", "run-03", "eager", "fp32", 2, 20.0),  # the latest run counts
-            _row("07_benchmarking", "run-03", "executorch-xnnpack", "int8", 2, 4.0),
-            _row("07_benchmarking", "run-03", "executorch-xnnpack", "int8", 1, 8.0)]
+            _row("08_benchmarking", "run-02", "eager", "fp32", 2, 24.0),
+            _row("08_benchmarking", "run-02", "executorch-xnnpack", "fp32", 2, 8.0),
+            _row("08_benchmarking", "run-03", "eager", "fp32", 2, 20.0),  # the latest run counts
+            _row("08_benchmarking", "run-03", "executorch-xnnpack", "int8", 2, 4.0),
+            _row("08_benchmarking", "run-03", "executorch-xnnpack", "int8", 1, 8.0)]
     events = [{"exercise": "00.1", "passed": False, "timestamp": "2026-11-20T10:01:00+00:00"},
               {"exercise": "00.1", "passed": True, "timestamp": "2026-11-20T10:02:00+00:00"},
               {"exercise": "00.1", "passed": None, "timestamp": "2026-11-20T10:03:00+00:00"},  # re-run: stays passed
@@ -53,8 +53,8 @@ def learner(tmp_path):
 
 
 def test_progress_of_labs_and_exercises(learner):
-    _store(learner / "kit-smoke" / "03_torchscript" / "SMOKE=True",
-           [_row("03_torchscript", "run-11", "eager", "fp32", 1, 9.0, smoke=True)])
+    _store(learner / "kit-smoke" / "05_torchscript" / "SMOKE=True",
+           [_row("05_torchscript", "run-11", "eager", "fp32", 1, 9.0, smoke=True)])
     with pytest.warns(UserWarning, match="not complete JSON"):
         state = progress(learner)
     labs = state.labs.set_index("lab")
@@ -94,16 +94,16 @@ def test_every_exercise_is_registered_and_every_lab_check_is_known():
 def test_solution_is_shown_on_request_and_noted(tmp_path):
     shown = catalog.solution("07.1", root=tmp_path)
     assert "check_peak_gflops(" in shown.code and "my_peak =" in shown.code, "the answer's cells come with the check"
-    assert shown.notebook.name == "07_benchmarking_solutions.ipynb" and "```python" in shown._repr_markdown_()
+    assert shown.notebook.name == "08_benchmarking_solutions.ipynb" and "```python" in shown._repr_markdown_()
     assert json.loads((tmp_path / "progress.jsonl").read_text())["solution_viewed"] is True
     with pytest.raises(ExerciseCheckError, match="no exercise '9.9'; the kit has 00.1"):
         catalog.solution("9.9", root=tmp_path)
 
 
 def test_share_and_collect_two_machines(learner, tmp_path):
-    bob = _store(tmp_path / "bob", [_row("07_benchmarking", "run-09", "eager", "fp32", 4, 12.0, cpu="CPU B"),
-                                    _row("07_benchmarking", "run-09", "executorch-xnnpack", "int8", 4, 2.0, cpu="CPU B"),
-                                    _row("04_nnapi", "run-10", None, None, None, None, cpu="CPU B")])
+    bob = _store(tmp_path / "bob", [_row("08_benchmarking", "run-09", "eager", "fp32", 4, 12.0, cpu="CPU B"),
+                                    _row("08_benchmarking", "run-09", "executorch-xnnpack", "int8", 4, 2.0, cpu="CPU B"),
+                                    _row("06_legacy_int8_nnapi", "run-10", None, None, None, None, cpu="CPU B")])
     zipped = share("Bob Smith", bob, tmp_path / "bob.zip")
     assert load_participant(zipped).name == "Bob Smith"
     report = collect([learner, zipped], tmp_path / "workshop")
@@ -122,10 +122,10 @@ def test_share_and_collect_two_machines(learner, tmp_path):
 
 def test_machines_show_every_environment_a_participant_recorded(tmp_path):
     one = _store(tmp_path / "one", [_row("00_baseline", "run-01", "eager", "fp32", 1, 30.0, cpu="CPU A"),
-                                    _row("07_benchmarking", "run-02", "eager", "fp32", 2, 20.0, cpu="CPU A")])
+                                    _row("08_benchmarking", "run-02", "eager", "fp32", 2, 20.0, cpu="CPU A")])
     rows = [_row("00_baseline", "run-01", "eager", "fp32", 1, 30.0, cpu="CPU A"),
-            _row("07_benchmarking", "run-02", "eager", "fp32", 2, 20.0, cpu="CPU B"),
-            _row("07_benchmarking", "run-03", "eager", "fp32", 2, 19.0, cpu="CPU A")]
+            _row("08_benchmarking", "run-02", "eager", "fp32", 2, 20.0, cpu="CPU B"),
+            _row("08_benchmarking", "run-03", "eager", "fp32", 2, 19.0, cpu="CPU A")]
     rows[1]["env"]["torch"] = rows[2]["env"]["torch"] = "2.15.0"
     two = _store(tmp_path / "two", rows)
     table = machines([load_participant(one), load_participant(two)]).set_index("participant")
@@ -169,10 +169,10 @@ def test_share_and_collect_cli(learner, tmp_path, capsys):
 
 def test_latency_table_shows_every_lab_that_measured_latency(tmp_path):
     rows = [_row("00_baseline", "run-01", "eager", "fp32", 2, 30.0),
-            _row("01_fusion", "run-02", "executorch-xnnpack", "fp32", 2, 10.0),
-            _row("02_quantization", "run-03", "executorch-xnnpack", "int8", 2, 6.0),
-            _row("05_executorch", "run-04", "executorch-xnnpack", "fp32", 2, 12.0),
-            _row("05_executorch", "run-04", "executorch-portable", "fp32", [1, 2], 900.0)]  # a list of counts: no row
+            _row("02_fusion", "run-02", "executorch-xnnpack", "fp32", 2, 10.0),
+            _row("03_quantization", "run-03", "executorch-xnnpack", "int8", 2, 6.0),
+            _row("01_executorch", "run-04", "executorch-xnnpack", "fp32", 2, 12.0),
+            _row("01_executorch", "run-04", "executorch-portable", "fp32", [1, 2], 900.0)]  # a list of counts: no row
     table = latencies([load_participant(_store(tmp_path / "one", rows))]).set_index(["runtime", "precision"])
     assert table.loc[("executorch-xnnpack", "fp32"), "labs"] == "01, 05"
     assert table.loc[("executorch-xnnpack", "fp32"), "p50_ms"] == 11.0  # the median over both labs

@@ -12,14 +12,14 @@ def test_append_and_load_round_trip(tmp_path):
     store = ResultsStore(tmp_path)
     store.append("00_baseline", [_row(p50_ms=10.0), _row(threads=2, p50_ms=6.0)], {"model": "m"}, run_id="a")
     store.append("00_baseline", [_row(p50_ms=11.0)], {"model": "m"}, run_id="b")
-    store.append("01_fusion", [_row(p50_ms=3.0, variant="eager fused")], {"model": "m"})
+    store.append("02_fusion", [_row(p50_ms=3.0, variant="eager fused")], {"model": "m"})
     frame = store.load()
     assert len(frame) == 4
     assert {"config.model", "env.torch", "env.cpu", "env.python"} <= set(frame.columns)
     latest = store.latest_run("00_baseline")
     assert list(latest["p50_ms"]) == [11.0] and list(latest["run_id"]) == ["b"]
     assert store.latest_run("99_missing").empty
-    assert len(store.load("01_fusion")) == 1
+    assert len(store.load("02_fusion")) == 1
 
 
 def test_interrupted_write_loses_only_the_partial_line(tmp_path):

@@ -3,7 +3,7 @@
 Assets (``android_demo/app/src/main/assets/`` by default, not committed): the model as ``.pte`` in
 fp32 and int8 (XNNPACK), ``labels.txt``, ``preprocess.json`` (the spec this kit's preprocessing
 follows), ``manifest.json`` (versions, input shape, files with sizes and SHA-256) and the sample
-photos. Lab 06's training programs are added when lab 06 has made them.
+photos. Lab 07's training programs are added when lab 07 has made them.
 
 Golden files (``android_demo/app/src/test/resources/golden/``): for a few sample photos, the RGB
 pixels as decoded here, the exact input tensor :func:`labkit.model.preprocessing.preprocess` makes, and
@@ -32,7 +32,7 @@ GOLDEN_DIR = PROJECT_ROOT / "android_demo" / "app" / "src" / "test" / "resources
 GOLDEN_PHOTOS = ("coffee", "chelsea", "rocket")
 PRECISIONS = ("fp32", "int8")
 TRAINING_FILES = ("head_training.pte", "backbone_features.pte")
-DIGIT_SIZE = 96  # lab 06's IMAGE_SIZE: the backbone input the training screen uses
+DIGIT_SIZE = 96  # lab 07's IMAGE_SIZE: the backbone input the training screen uses
 
 
 class AndroidExportError(LabkitError):
@@ -148,7 +148,7 @@ def export_android(assets: Path = ASSETS_DIR, golden: Path = GOLDEN_DIR, model_n
         "labels": "labels.txt", "preprocess": "preprocess.json", "models": files,
         "samples": [f"samples/{s.path.name}" for s in samples.values()],
     }
-    training_dir = Path(training_dir) if training_dir else build_dir("06_fine_tuning")
+    training_dir = Path(training_dir) if training_dir else build_dir("07_fine_tuning")
     if all((training_dir / f).is_file() for f in TRAINING_FILES):
         manifest["training"] = _training_assets(training_dir, assets, spec, training_count, training_steps, training_lr)
     (assets / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -166,7 +166,7 @@ def _input_sizes(path: Path) -> list[tuple[tuple[int, ...], int]]:
 
 
 def _training_assets(training_dir: Path, assets: Path, spec, count: int, steps: int, lr: float) -> dict[str, object]:
-    """Lab 06's programs, digits to train on (uint8) and the backbone's preprocessing, for the training screen."""
+    """Lab 07's programs, digits to train on (uint8) and the backbone's preprocessing, for the training screen."""
     from labkit.model import training_sets
 
     folder = assets / "training"

@@ -1,4 +1,4 @@
-"""Training inside the ExecuTorch runtime (the program an app would run on the phone), for lab 06.
+"""Training inside the ExecuTorch runtime (the program an app would run on the phone), for lab 07.
 
 The lab shows the calls; this module keeps the two quirks of executorch 1.5.1's experimental
 training API in one place: parameters exist only after the first ``forward_backward``, and the
@@ -94,7 +94,7 @@ class ExecuTorchTrainer:
         return {name: value.detach().clone() for name, value in self.module.named_parameters().items()}
 
 
-# Each registry model's backbone as units in forward order (what lab 06 unfreezes from the end).
+# Each registry model's backbone as units in forward order (what lab 07 unfreezes from the end).
 UNIT_NAMES: dict[str, list[str]] = {
     "efficientnet_lite0": ["stem", *[f"blocks.{i}" for i in range(16)], "head"],
     "mobilenet_v2": [f"features.{i}" for i in range(19)],

@@ -155,7 +155,7 @@ def events_table(inspector_frame: pd.DataFrame) -> pd.DataFrame:
 
 def profile(pte: str | Path, etrecord: str | Path | None, x: torch.Tensor, runs: int, workdir: Path) -> pd.DataFrame:
     """Run a ``.pte`` ``runs`` times with ETDump enabled and return :func:`events_table` of the
-    Inspector's events. Lab 05 makes these calls itself; later labs use this shortcut.
+    Inspector's events. Lab 01 makes these calls itself; later labs use this shortcut.
 
     The program runs in this process, on its ExecuTorch thread pool as it is (:func:`labkit.deploy.etpool.pool_size`
     threads): profiling never resizes the pool.

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from labkit.exercises.core import CheckResult, fail, not_attempted, record
 
 PEAK_EXERCISE_CPU = {"cores": 8, "simd_bits": 256, "fma_units": 2, "ghz": 3.0}
-"""Exercise 07.1's CPU: 8 cores with AVX2 (256-bit vectors), two FMA units per core, 3.0 GHz."""
+"""Exercise 08.1's CPU: 8 cores with AVX2 (256-bit vectors), two FMA units per core, 3.0 GHz."""
 
 
 def check_peak_gflops(answer: float | None) -> CheckResult:
-    """Exercise 07.1: the fp32 peak of :data:`PEAK_EXERCISE_CPU` in GFLOP/s (within 1 %)."""
+    """Exercise 08.1: the fp32 peak of :data:`PEAK_EXERCISE_CPU` in GFLOP/s (within 1 %)."""
     from labkit.measure.roofline import peak_gflops
 
     exercise = "07.1"
@@ -34,15 +34,15 @@ def check_peak_gflops(answer: float | None) -> CheckResult:
     fail(exercise, f"{answer:g} GFLOP/s is not it — {hint}")
 
 
-PARETO_EXERCISE = (  # (variant, file MB, median ms) measured on another machine; exercise 07.2
+PARETO_EXERCISE = (  # (variant, file MB, median ms) measured on another machine; exercise 08.2
     ("eager fp32", 18.6, 41.0), ("XNNPACK fp32", 18.6, 5.1), ("XNNPACK int8", 5.0, 3.9),
     ("ORT int8", 5.1, 3.4), ("int4 weights", 2.7, 7.9), ("portable fp32", 18.6, 240.0), ("TorchScript fp32", 19.3, 14.0),
 )
-"""Exercise 07.2's table: which variants are on the size–latency Pareto front?"""
+"""Exercise 08.2's table: which variants are on the size–latency Pareto front?"""
 
 
 def check_pareto(answer: Sequence[str] | None) -> CheckResult:
-    """Exercise 07.2: the variants of :data:`PARETO_EXERCISE` that no other variant beats on both size and latency."""
+    """Exercise 08.2: the variants of :data:`PARETO_EXERCISE` that no other variant beats on both size and latency."""
     import numpy as np
 
     from labkit.report.plots import pareto_front

@@ -12,7 +12,7 @@ from labkit.exercises.core import CheckResult, fail, not_attempted, record
 
 
 class ErfGeluHead(torch.nn.Module):
-    """Exercise 05.1's model: a conv head whose activation is GELU written out with ``torch.erf``.
+    """Exercise 01.1's model: a conv head whose activation is GELU written out with ``torch.erf``.
 
     XNNPACK has no ``erf``, so the partitioner leaves it to the portable kernels and the graph
     splits into several delegates. The learner rewrites :meth:`activation` so everything delegates.
@@ -35,7 +35,7 @@ class ErfGeluHead(torch.nn.Module):
 
 
 def check_fully_delegated(module: torch.nn.Module | None) -> CheckResult:
-    """Exercise 05.1: a rewrite of :class:`ErfGeluHead` that computes the same outputs (within
+    """Exercise 01.1: a rewrite of :class:`ErfGeluHead` that computes the same outputs (within
     1e-4) and lowers to XNNPACK with no operator left outside the delegate."""
     exercise = "05.1"
     if module is None:
@@ -56,7 +56,7 @@ def check_fully_delegated(module: torch.nn.Module | None) -> CheckResult:
 
 
 def check_arena_prediction(predicted_bytes: float | None, model_name: str = "efficientnet_lite0") -> CheckResult:
-    """Exercise 05.2: predict the portable arena of ``model_name`` (the lab's ``MODEL``) at batch 2; within 10 % passes.
+    """Exercise 01.2: predict the portable arena of ``model_name`` (the lab's ``MODEL``) at batch 2; within 10 % passes.
 
     The checker lowers the batch-2 program itself and reads its plan (the plan does not depend on the weights).
     """

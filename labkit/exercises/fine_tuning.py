@@ -12,13 +12,13 @@ import torch
 from labkit.exercises.core import CheckResult, fail, not_attempted, record
 
 UNFREEZE_BUDGET = 1_100_000
-"""Exercise 06.1's budget of trainable parameters (the new 10-class classifier included)."""
+"""Exercise 07.1's budget of trainable parameters (the new 10-class classifier included)."""
 
 
 def lite0_units(num_classes: int = 10) -> list[tuple[str, int]]:
     """EfficientNet-Lite0's units in forward order with their parameter counts, with a ``num_classes`` classifier.
 
-    The units are the backbone units lab 06 unfreezes (:func:`labkit.deploy.ondevice.backbone_units`), then the classifier.
+    The units are the backbone units lab 07 unfreezes (:func:`labkit.deploy.ondevice.backbone_units`), then the classifier.
     """
     from labkit.deploy.ondevice import backbone_units
     from labkit.model.efficientnet_lite import EfficientNetLite
@@ -29,7 +29,7 @@ def lite0_units(num_classes: int = 10) -> list[tuple[str, int]]:
 
 
 def check_unfreeze(names: Sequence[str] | None, budget: int = UNFREEZE_BUDGET) -> CheckResult:
-    """Exercise 06.1: the longest run of *last* units of EfficientNet-Lite0 (classifier included) within ``budget``."""
+    """Exercise 07.1: the longest run of *last* units of EfficientNet-Lite0 (classifier included) within ``budget``."""
     exercise = "06.1"
     if names is None:
         return not_attempted(exercise)
@@ -56,7 +56,7 @@ def check_unfreeze(names: Sequence[str] | None, budget: int = UNFREEZE_BUDGET) -
 
 
 def check_sgd_step(sgd_step: Callable | None) -> CheckResult:
-    """Exercise 06.2: ``sgd_step(param, grad, lr)`` returns the updated tensor exactly as ExecuTorch's SGD does."""
+    """Exercise 07.2: ``sgd_step(param, grad, lr)`` returns the updated tensor exactly as ExecuTorch's SGD does."""
     import warnings
 
     exercise = "06.2"

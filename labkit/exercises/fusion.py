@@ -12,7 +12,7 @@ from labkit.exercises.core import CheckResult, fail, not_attempted, record
 
 def check_fusion(original: torch.nn.Module | None, fused: torch.nn.Module | None,
                  example: torch.Tensor | None = None) -> CheckResult:
-    """Exercise 01.1: ``fused`` is ``original`` with every BatchNorm folded away.
+    """Exercise 02.1: ``fused`` is ``original`` with every BatchNorm folded away.
 
     Passes when ``original`` has at least one BatchNorm, ``fused`` has none, and in eval mode both
     give the same outputs on ``example`` within 1e-4 (relative to the output's scale).

@@ -14,7 +14,7 @@ from labkit.exercises.core import CheckResult, fail, not_attempted, record
 
 def check_keep_float(names: Sequence[str] | None, model_name: str = "efficientnet_lite0", max_layers: int = 3,
                      target_ratio: float = 1 / 3, inputs: int = 32) -> CheckResult:
-    """Exercise 02.2: keep at most ``max_layers`` layers in float so that int8 fidelity improves enough.
+    """Exercise 04.1: keep at most ``max_layers`` layers in float so that int8 fidelity improves enough.
 
     Passes when XNNPACK can lower the mixed-precision model and its mean KL divergence from fp32 on
     ``inputs`` augmented photos is at most ``target_ratio`` × the all-int8 model's (the kit's int8

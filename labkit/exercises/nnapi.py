@@ -13,7 +13,7 @@ from labkit.exercises.core import CheckResult, fail, not_attempted, record
 
 
 class NnapiShapesNet(torch.nn.Module):
-    """Exercise 04.1's model: a 5×3 conv (stride 2), ReLU, a 3×3 depthwise conv, global mean, a classifier.
+    """Exercise 06.1's model: a 5×3 conv (stride 2), ReLU, a 3×3 depthwise conv, global mean, a classifier.
 
     Converted for NNAPI with an NHWC input of 1 × 3 × 40 × 30 (channels_last, ``nnapi_nhwc = True``).
     """
@@ -44,7 +44,7 @@ def nnapi_operand_shapes(module: torch.nn.Module, x: torch.Tensor) -> dict[str, 
     from labkit.deploy import nnapi
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.jit deprecation warnings; lab 03 shows them
+        warnings.simplefilter("ignore")  # torch.jit deprecation warnings; lab 05 shows them
         traced = torch.jit.trace(module.eval(), x)
         _, serialized, weights, _, _, _ = process_for_nnapi(traced, [x])
     model = nnapi.decode(serialized, weights)
@@ -64,7 +64,7 @@ _NNAPI_SHAPE_HINTS = {
 
 
 def check_nnapi_shapes(answer: Mapping[str, Sequence[int]] | None) -> CheckResult:
-    """Exercise 04.1: predict four operand shapes of :class:`NnapiShapesNet` converted with an NHWC input."""
+    """Exercise 06.1: predict four operand shapes of :class:`NnapiShapesNet` converted with an NHWC input."""
     exercise = "04.1"
     if answer is None:
         return not_attempted(exercise)

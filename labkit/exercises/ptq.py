@@ -12,7 +12,7 @@ from labkit.exercises.core import CheckResult, fail, not_attempted, record
 
 def check_qparams(answer: tuple[float, int] | None, model_name: str = "efficientnet_lite0",
                   tensor: str = "classifier.weight") -> CheckResult:
-    """Exercise 02.1: (scale, zero_point) of ``tensor`` for per-tensor asymmetric uint8 (0…255).
+    """Exercise 03.1: (scale, zero_point) of ``tensor`` for per-tensor asymmetric uint8 (0…255).
 
     The expected values come from PyTorch's own ``MinMaxObserver(quint8, per_tensor_affine)``.
     """

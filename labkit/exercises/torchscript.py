@@ -11,7 +11,7 @@ from labkit.exercises.core import CheckResult, fail, not_attempted, record
 
 
 class GatedHead(torch.nn.Module):
-    """Exercise 03.1's model: doubles the features when their mean is positive, negates them otherwise, flattens.
+    """Exercise 05.1's model: doubles the features when their mean is positive, negates them otherwise, flattens.
 
     Eager PyTorch runs it correctly; ``torch.jit.trace`` bakes in one branch and the batch size
     (with TracerWarnings); ``torch.export`` refuses the Python ``if`` on a tensor value and the
@@ -27,7 +27,7 @@ class GatedHead(torch.nn.Module):
 
 
 def check_exportable(module: torch.nn.Module | None) -> CheckResult:
-    """Exercise 03.1: ``module`` computes what :class:`GatedHead` computes and exports with a dynamic batch.
+    """Exercise 05.1: ``module`` computes what :class:`GatedHead` computes and exports with a dynamic batch.
 
     The checker exports it with ``Dim("batch")`` and compares the exported program with
     ``GatedHead`` on batches of 1 and 3 whose means are positive and negative.

@@ -180,7 +180,7 @@ def conv_bn_pairs(module: nn.Module) -> list[list[str]]:
 
     Found in the module's traced dataflow (``torch.fx.symbolic_trace``), so pairs outside ``Sequential``
     blocks count too (ResNet's ``conv1``/``bn1``). The format ``torch.ao.quantization.fuse_modules``
-    takes; also the pairs a BatchNorm fold applies to. Lab 01 builds the same list by hand first.
+    takes; also the pairs a BatchNorm fold applies to. Lab 02 builds the same list by hand first.
     """
     import torch.fx
 

@@ -1,4 +1,4 @@
-"""Small labelled image sets for fine-tuning (lab 06), offline first, with a leakage-free split.
+"""Small labelled image sets for fine-tuning (lab 07), offline first, with a leakage-free split.
 
 Offline: scikit-learn's bundled handwritten digits (real scans, 1,797 images of 8 × 8 pixels, 10
 classes; installed with scikit-learn, no download). Online: any folder of ``class_name/image``

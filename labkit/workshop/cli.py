@@ -183,8 +183,8 @@ def _export_android(args: argparse.Namespace) -> int:
     for entry in done.manifest["models"]:
         print(f"{done.assets / entry['file']}: {entry['bytes'] / 1e6:.1f} MB ({entry['precision']})")
     print(f"labels, preprocess.json, manifest.json and {len(done.manifest['samples'])} sample photos in {done.assets}")
-    print("training screen: " + ("lab 06's programs included" if "training" in done.manifest
-                                 else "not included (run lab 06 first, then export again)"))
+    print("training screen: " + ("lab 07's programs included" if "training" in done.manifest
+                                 else "not included (run lab 07 first, then export again)"))
     print(f"golden files for the app's unit tests: {done.golden}")
     print("next: open android_demo/ in Android Studio and press Run (android_demo/README.md)")
     return 0

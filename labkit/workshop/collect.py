@@ -158,7 +158,7 @@ def _figure(latency: pd.DataFrame, model: str) -> str:
     table = speedup_table(latency, model)
     variants = [c for c in table.columns if c not in ("participant", "threads", "eager fp32")]
     if table.empty or not variants:
-        return "<p>No machine has eager fp32 and another runtime measured for this model yet (lab 07 measures both).</p>"
+        return "<p>No machine has eager fp32 and another runtime measured for this model yet (lab 08 measures both).</p>"
     labelled = table.assign(participant=table["participant"] + " (" + table["threads"].astype(str) + " threads)")
     return figure_html(speedup_bars(labelled, variants, title=f"{model}: the speed-up each machine measured"))
 

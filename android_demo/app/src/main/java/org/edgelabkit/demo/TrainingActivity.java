@@ -29,8 +29,8 @@ import org.pytorch.executorch.training.SGD;
 import org.pytorch.executorch.training.TrainingModule;
 
 /**
- * Lab 06 on the phone: the frozen backbone (.pte) turns bundled handwritten digits into features, then
- * the training program (joint forward + backward, exported by lab 06) and ExecuTorch's SGD train the
+ * Lab 07 on the phone: the frozen backbone (.pte) turns bundled handwritten digits into features, then
+ * the training program (joint forward + backward, exported by lab 07) and ExecuTorch's SGD train the
  * new head, step by step, with the loss shown as it falls. No image leaves the device.
  */
 public class TrainingActivity extends Activity {
@@ -119,7 +119,7 @@ public class TrainingActivity extends Activity {
                 features[i] = backbone.forward(EValue.from(x))[0].toTensor().getDataAsFloatArray();
                 if (features[i].length != set.featureDim) {
                     throw new IllegalStateException("the backbone returned " + features[i].length + " features, the "
-                            + "training program expects " + set.featureDim + ": export lab 06's files together");
+                            + "training program expects " + set.featureDim + ": export lab 07's files together");
                 }
             }
             double featureMs = (SystemClock.elapsedRealtimeNanos() - start) / 1e6;

@@ -31,7 +31,7 @@ public final class ModelManifest {
     public final String preprocessFile;
     public final List<ModelFile> models;
     public final List<String> samples;
-    /** Lab 06's training program and feature extractor, or null when they were not exported. */
+    /** Lab 07's training program and feature extractor, or null when they were not exported. */
     public final String trainingProgram;
     public final String trainingFeatures;
 

@@ -4,7 +4,7 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Lab 06's on-device training data as the export writes it: N small RGB images (uint8, N × H × W × 3),
+ * Lab 07's on-device training data as the export writes it: N small RGB images (uint8, N × H × W × 3),
  * one uint8 label each, and the batches a training run takes (a fresh seeded shuffle every epoch;
  * the training program was exported for exactly {@code batch} examples per step).
  */
@@ -51,7 +51,7 @@ public final class TrainingSet {
     public static TrainingSet fromManifest(String manifestJson) {
         Object training = Json.parseObject(manifestJson).get("training");
         if (!(training instanceof Map)) {
-            throw new IllegalArgumentException("manifest.json has no training program: run lab 06, then labkit export-android");
+            throw new IllegalArgumentException("manifest.json has no training program: run lab 07, then labkit export-android");
         }
         return new TrainingSet((Map<String, Object>) training);
     }

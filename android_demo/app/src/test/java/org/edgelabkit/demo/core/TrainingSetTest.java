@@ -67,7 +67,7 @@ public class TrainingSetTest {
             TrainingSet.fromManifest("{}");
             fail("no training object");
         } catch (IllegalArgumentException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains("run lab 06"));
+            assertTrue(e.getMessage(), e.getMessage().contains("run lab 07"));
         }
     }
 }
