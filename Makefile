@@ -100,7 +100,7 @@ course: install
 wheelhouse:
 	$(PYTHON) -m labkit.workshop.wheelhouse --requirements $(REQUIREMENTS) --dest $(WHEELHOUSE) $(foreach p,$(PLATFORMS),--platform $(p))
 
-# make sweep GRID=sweeps/07_threads_precision.yaml — one run per combination, resumable, with a report
+# make sweep GRID=sweeps/08_threads_precision.yaml — one run per combination, resumable, with a report
 sweep: kernel
 	@test -n "$(GRID)" || { echo "usage: make sweep GRID=sweeps/<grid>.yaml"; exit 2; }
 	$(VENV)/bin/labkit sweep --kernel $(KERNEL) --grid $(GRID)

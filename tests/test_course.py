@@ -46,7 +46,7 @@ def test_prerequisites_agree_with_each_labs_title_cell():
     for lab in labs:
         first = nbformat.read(NOTEBOOKS / lab.notebook, as_version=4).cells[0].source
         said = first.split("**Prerequisites**", 1)[1].split("**Where it runs**", 1)[0]
-        for needed in lab.prerequisites + tuple(i for i, _ in lab.read_ahead):
+        for needed in lab.prerequisites:
             assert f"lab {needed}" in said or f"lab{needed}" in said, f"{lab.notebook}: course.yaml needs lab {needed}"
         assert time_line(lab, load_durations()) in first
 

@@ -32,12 +32,12 @@ def _is_module(dotted: str) -> bool:
 def helpers_used(path: Path) -> set[str]:
     """``module.name`` of every labkit attribute a notebook uses (module = the last part of its dotted path)."""
     used: set[str] = set()
+    aliases: dict[str, str] = {}  # a module imported in one cell is used in the later ones
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "code":
             continue
         code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
         tree = ast.parse(code)
-        aliases: dict[str, str] = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "labkit":
                 for name in node.names:
@@ -102,7 +102,8 @@ def test_no_lab_uses_a_helper_before_the_lab_that_introduces_it(entry):
 def test_the_checker_finds_a_forward_use(tmp_path):
     # a lab 00 that calls the int8 helper of the quantization lab is caught
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from labkit import quant as q\npath = q.int8_program(None, 'x.pte')")]
+    nb.cells = [nbformat.v4.new_code_cell("from labkit.deploy import quant as q"),
+                nbformat.v4.new_code_cell("path = q.int8_program(None, 'x.pte')")]
     nbformat.write(nb, tmp_path / "00_bad.ipynb")
     used = helpers_used(tmp_path / "00_bad.ipynb")
     assert "quant.int8_program" in used

@@ -27,6 +27,17 @@ MATRIX: list[tuple[str, str, list[str], str]] = [
     # no depthwise layers (the matmul claim is printed, not asserted), threads descending
     ("00_baseline.ipynb", "resnet18-untrained-2-1", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
                                                      "-y", "THREADS: [2, 1]"], "full"),
+    # --- lab 01 ---
+    # one thread: the pool is pinned to 1 before any load (this combination once crashed the kernel)
+    ("01_executorch.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+                                             "-y", "THREADS: [1]"], "core"),
+    # untrained torchvision model, thread list given in descending order: 1 thread runs in a child process
+    ("01_executorch.ipynb", "mnv3-untrained-2-1", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
+                                                   "-y", "THREADS: [2, 1]", "-p", "PARITY_IMAGES", "2"], "full"),
+    # the trained model with a small parity set, threads ascending
+    ("01_executorch.ipynb", "lite0-small-sets-1-2", ["-y", "THREADS: [1, 2]",
+                                                     "-p", "PARITY_IMAGES", "2", "-p", "SECONDS_PER_MEASUREMENT", "0.3"],
+     "full"),
     # --- lab 02 ---
     # no ReLU6 to try, one thread
     ("02_fusion.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-y", "THREADS: [1]"],
@@ -51,6 +62,16 @@ MATRIX: list[tuple[str, str, list[str], str]] = [
     # the trained model, one thread, a one-image calibration
     ("03_quantization.ipynb", "lite0-1thread-calib1", ["-p", "THREADS", "1", "-p", "CALIBRATION_IMAGES", "1",
      "-y", "CALIBRATION_SWEEP: [1, 8]"], "full"),
+    # --- lab 04 ---
+    # the cheapest run: random weights (fidelity claims skipped), one QAT step, few probe images
+    ("04_qat_mixed_precision.ipynb", "tiny-1step", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+     "-p", "QAT_STEPS", "1", "-p", "EVAL_IMAGES", "4", "-p", "SENSITIVITY_IMAGES", "2"], "core"),
+    # an untrained torchvision model with residual adds at one thread
+    ("04_qat_mixed_precision.ipynb", "mobilenet_v2-1thread", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False",
+     "-p", "THREADS", "1", "-p", "QAT_STEPS", "1", "-p", "EVAL_IMAGES", "8"], "full"),
+    # the trained model, every variant lowered in smoke mode, one thread
+    ("04_qat_mixed_precision.ipynb", "lite0-lowered-1", ["-p", "THREADS", "1", "-p", "LOWER_EVERY_VARIANT", "True",
+     "-p", "QAT_STEPS", "2"], "full"),
     # --- lab 05 ---
     # 10 classes, 64×64, one thread (the .pte runs in-process with a pool of 1)
     ("05_torchscript.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-p", "THREADS", "1"],
@@ -61,24 +82,14 @@ MATRIX: list[tuple[str, str, list[str], str]] = [
                                                   "-p", "THREADS", "1", "-p", "SECONDS_PER_MEASUREMENT", "0.3"], "full"),
     # --- lab 06 ---
     # no TF-SAME padding (no slice surgery), 10 classes (top-5 skipped), one photo, few calibration crops, one thread
-    ("06_legacy_int8_nnapi.ipynb", "tiny-small-sets-1", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False", "-p", "THREADS", "1",
-                                             "-p", "PHOTOS", "1", "-p", "CALIBRATION_IMAGES", "4"], "core"),
+    ("06_legacy_int8_nnapi.ipynb", "tiny-small-sets-1", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+     "-p", "THREADS", "1", "-p", "PHOTOS", "1", "-p", "CALIBRATION_IMAGES", "4"], "core"),
     # torchvision's MobileNetV2 untrained (was tests/test_notebooks.py::test_nnapi_lab_runs_with_another_model)
-    ("06_legacy_int8_nnapi.ipynb", "mnv2-untrained", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False", "-p", "PHOTOS", "1"],
-     "full"),
+    ("06_legacy_int8_nnapi.ipynb", "mnv2-untrained", ["-p", "MODEL", "mobilenet_v2", "-p", "PRETRAINED", "False",
+     "-p", "PHOTOS", "1"], "full"),
     # the trained model with other photo and calibration counts at one thread
-    ("06_legacy_int8_nnapi.ipynb", "lite0-3photos-1", ["-p", "THREADS", "1", "-p", "PHOTOS", "3", "-p", "CALIBRATION_IMAGES", "2"], "full"),
-    # --- lab 01 ---
-    # one thread: the pool is pinned to 1 before any load (this combination once crashed the kernel)
-    ("01_executorch.ipynb", "tiny-1thread", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
-                                             "-y", "THREADS: [1]"], "core"),
-    # untrained torchvision model, thread list given in descending order: 1 thread runs in a child process
-    ("01_executorch.ipynb", "mnv3-untrained-2-1", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
-                                                   "-y", "THREADS: [2, 1]", "-p", "PARITY_IMAGES", "2"], "full"),
-    # the trained model with a small parity set, threads ascending
-    ("01_executorch.ipynb", "lite0-small-sets-1-2", ["-y", "THREADS: [1, 2]",
-                                                     "-p", "PARITY_IMAGES", "2", "-p", "SECONDS_PER_MEASUREMENT", "0.3"],
-     "full"),
+    ("06_legacy_int8_nnapi.ipynb", "lite0-3photos-1", ["-p", "THREADS", "1", "-p", "PHOTOS", "3",
+     "-p", "CALIBRATION_IMAGES", "2"], "full"),
     # --- lab 07 ---
     # the cheapest run: a random 16-feature backbone, one thread, small images and batch
     ("07_fine_tuning.ipynb", "tiny-1thread-small", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",

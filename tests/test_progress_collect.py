@@ -44,11 +44,11 @@ def learner(tmp_path):
               {"exercise": "00.1", "passed": True, "timestamp": "2026-11-20T10:02:00+00:00"},
               {"exercise": "00.1", "passed": None, "timestamp": "2026-11-20T10:03:00+00:00"},  # re-run: stays passed
               {"exercise": "00.2", "passed": None, "timestamp": "2026-11-20T10:01:00+00:00"},
-              {"exercise": "07.1", "passed": False, "timestamp": "2026-11-20T10:05:00+00:00"},
-              {"exercise": "07.1", "solution_viewed": True, "timestamp": "2026-11-20T10:06:00+00:00"}]
-    folder = _store(tmp_path / "alice", rows, events)
+              {"exercise": "08.1", "passed": False, "timestamp": "2026-11-20T10:05:00+00:00"},
+              {"exercise": "08.1", "solution_viewed": True, "timestamp": "2026-11-20T10:06:00+00:00"}]
+    folder = _store(tmp_path / "alice", rows, [{**e, "numbering": 2} for e in events])
     with open(folder / "progress.jsonl", "a") as fh:
-        fh.write('{"exercise": "07.2", "pas')  # a line cut by an interrupted write
+        fh.write('{"exercise": "08.2", "pas')  # a line cut by an interrupted write
     return folder
 
 
@@ -59,15 +59,15 @@ def test_progress_of_labs_and_exercises(learner):
         state = progress(learner)
     labs = state.labs.set_index("lab")
     assert labs.loc["00", "runs"] == 1 and labs.loc["00", "last mode"] == "smoke"
-    assert labs.loc["07", "runs"] == 2 and labs.loc["07", "last mode"] == "full"
-    assert labs.loc["03", "runs"] == 1 and labs.loc["03", "last mode"] == "smoke", "a `make run SMOKE=1` run counts"
-    assert labs.loc["04", "runs"] == 0 and labs.loc["04", "last run"] == ""
-    assert labs.loc["00", "exercises passed"] == "1/2" and labs.loc["07", "exercises passed"] == "0/2"
+    assert labs.loc["08", "runs"] == 2 and labs.loc["08", "last mode"] == "full"
+    assert labs.loc["05", "runs"] == 1 and labs.loc["05", "last mode"] == "smoke", "a `make run SMOKE=1` run counts"
+    assert labs.loc["06", "runs"] == 0 and labs.loc["06", "last run"] == ""
+    assert labs.loc["00", "exercises passed"] == "1/2" and labs.loc["08", "exercises passed"] == "0/2"
     exercises = state.exercises.set_index("exercise")
     assert exercises.loc["00.1", "status"] == "passed" and exercises.loc["00.1", "wrong answers"] == 1
     assert exercises.loc["00.2", "status"] == "not attempted"
-    assert exercises.loc["07.1", "status"] == "failed" and exercises.loc["07.1", "solution viewed"]
-    assert exercises.loc["07.2", "status"] == "not reached"
+    assert exercises.loc["08.1", "status"] == "failed" and exercises.loc["08.1", "solution viewed"]
+    assert exercises.loc["08.2", "status"] == "not reached"
     assert list(state.exercises["exercise"]) == list(catalog.EXERCISES)
     assert state.summary == f"3/{len(state.labs)} labs executed, 1/{len(catalog.EXERCISES)} exercises passed"
     assert "<table" in state._repr_html_()
@@ -77,7 +77,7 @@ def test_progress_cli(learner, capsys):
     with pytest.warns(UserWarning):
         assert main(["progress", "--dir", str(learner)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^\s*00\.1\s+00\s+passed", out, re.M) and "2/8 labs executed" in out
+    assert re.search(r"^\s*00\.1\s+00\s+passed", out, re.M) and "2/9 labs executed" in out
 
 
 def test_every_exercise_is_registered_and_every_lab_check_is_known():
@@ -92,7 +92,7 @@ def test_every_exercise_is_registered_and_every_lab_check_is_known():
 
 
 def test_solution_is_shown_on_request_and_noted(tmp_path):
-    shown = catalog.solution("07.1", root=tmp_path)
+    shown = catalog.solution("08.1", root=tmp_path)
     assert "check_peak_gflops(" in shown.code and "my_peak =" in shown.code, "the answer's cells come with the check"
     assert shown.notebook.name == "08_benchmarking_solutions.ipynb" and "```python" in shown._repr_markdown_()
     assert json.loads((tmp_path / "progress.jsonl").read_text())["solution_viewed"] is True
@@ -110,7 +110,7 @@ def test_share_and_collect_two_machines(learner, tmp_path):
     assert report.is_file() and "<img" in report.read_text()
     machines = pd.read_csv(tmp_path / "workshop" / "machines.csv").set_index("participant")
     assert machines.loc["alice", "cpu"] == "CPU A" and machines.loc["Bob Smith", "cpu"] == "CPU B"
-    assert machines.loc["alice", "labs run"] == "00, 07" and machines.loc["Bob Smith", "labs run"] == "04, 07"
+    assert machines.loc["alice", "labs run"] == "00, 08" and machines.loc["Bob Smith", "labs run"] == "06, 08"
     assert machines.loc["alice", "exercises passed"] == 1
     latency = latencies([load_participant(learner), load_participant(zipped)])
     table = speedup_table(latency).set_index("participant")
@@ -174,7 +174,22 @@ def test_latency_table_shows_every_lab_that_measured_latency(tmp_path):
             _row("01_executorch", "run-04", "executorch-xnnpack", "fp32", 2, 12.0),
             _row("01_executorch", "run-04", "executorch-portable", "fp32", [1, 2], 900.0)]  # a list of counts: no row
     table = latencies([load_participant(_store(tmp_path / "one", rows))]).set_index(["runtime", "precision"])
-    assert table.loc[("executorch-xnnpack", "fp32"), "labs"] == "01, 05"
+    assert table.loc[("executorch-xnnpack", "fp32"), "labs"] == "01, 02"
     assert table.loc[("executorch-xnnpack", "fp32"), "p50_ms"] == 11.0  # the median over both labs
     assert table.loc[("executorch-xnnpack", "int8"), "speedup_vs_eager"] == 5.0  # beside lab 00's baseline
     assert table.loc[("eager", "fp32"), "labs"] == "00" and ("executorch-portable", "fp32") not in table.index
+
+
+def test_progress_written_before_the_renumbering_counts_under_todays_ids(tmp_path):
+    # numbering 1 (no "numbering" field): 05.1 was the ExecuTorch lab's exercise, 02.2 the keep-float one; rows of
+    # the old 05_executorch notebook count for today's lab 01
+    old = [{"exercise": "05.1", "passed": True, "timestamp": "2026-11-20T10:01:00+00:00"},
+           {"exercise": "02.2", "passed": False, "timestamp": "2026-11-20T10:02:00+00:00"},
+           {"exercise": "01.1", "passed": False, "timestamp": "2026-11-20T10:03:00+00:00"},  # the fusion exercise then
+           {"exercise": "01.1", "passed": True, "timestamp": "2026-12-01T10:00:00+00:00", "numbering": 2}]
+    folder = _store(tmp_path / "carol", [_row("05_executorch", "run-01", "eager", "fp32", 1, 30.0)], old)
+    state = progress(folder)
+    exercises = state.exercises.set_index("exercise")
+    assert exercises.loc["01.1", "status"] == "passed" and exercises.loc["04.1", "status"] == "failed"
+    assert exercises.loc["02.1", "status"] == "failed", "an old 01.1 line is today's 02.1 (fusion)"
+    assert state.labs.set_index("lab").loc["01", "runs"] == 1

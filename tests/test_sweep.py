@@ -97,7 +97,7 @@ def test_shipped_grids_name_real_parameters():
     from pathlib import Path
 
     grids = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
-    assert {g.name for g in grids} >= {"02_calibration.yaml", "07_threads_precision.yaml"}
+    assert {g.name for g in grids} >= {"03_calibration.yaml", "08_threads_precision.yaml"}
     for grid in grids:
         spec = load_grid(grid)
         assert spec.notebook.is_file(), spec.notebook

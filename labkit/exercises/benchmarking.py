@@ -17,7 +17,7 @@ def check_peak_gflops(answer: float | None) -> CheckResult:
     """Exercise 08.1: the fp32 peak of :data:`PEAK_EXERCISE_CPU` in GFLOP/s (within 1 %)."""
     from labkit.measure.roofline import peak_gflops
 
-    exercise = "07.1"
+    exercise = "08.1"
     if answer is None:
         return not_attempted(exercise)
     right = peak_gflops(**PEAK_EXERCISE_CPU)
@@ -47,7 +47,7 @@ def check_pareto(answer: Sequence[str] | None) -> CheckResult:
 
     from labkit.report.plots import pareto_front
 
-    exercise = "07.2"
+    exercise = "08.2"
     if answer is None:
         return not_attempted(exercise)
     names = [name for name, _, _ in PARETO_EXERCISE]

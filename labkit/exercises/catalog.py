@@ -11,11 +11,12 @@ from labkit.exercises import baseline, benchmarking, executorch, fine_tuning, fu
 from labkit.exercises.core import CheckResult, log_progress
 
 EXERCISES: dict[str, Callable[..., CheckResult]] = {
-    "00.1": baseline.check_preprocessing, "00.2": baseline.check_size_estimate, "01.1": fusion.check_fusion,
-    "02.1": ptq.check_qparams, "02.2": mixed_precision.check_keep_float, "03.1": torchscript.check_exportable,
-    "04.1": nnapi.check_nnapi_shapes, "05.1": executorch.check_fully_delegated,
-    "05.2": executorch.check_arena_prediction, "06.1": fine_tuning.check_unfreeze, "06.2": fine_tuning.check_sgd_step,
-    "07.1": benchmarking.check_peak_gflops, "07.2": benchmarking.check_pareto,
+    "00.1": baseline.check_preprocessing, "00.2": baseline.check_size_estimate,
+    "01.1": executorch.check_fully_delegated, "01.2": executorch.check_arena_prediction,
+    "02.1": fusion.check_fusion, "03.1": ptq.check_qparams, "04.1": mixed_precision.check_keep_float,
+    "05.1": torchscript.check_exportable, "06.1": nnapi.check_nnapi_shapes,
+    "07.1": fine_tuning.check_unfreeze, "07.2": fine_tuning.check_sgd_step,
+    "08.1": benchmarking.check_peak_gflops, "08.2": benchmarking.check_pareto,
 }
 """Every exercise of the kit, by id ("lab.number"), with its checker."""
 
@@ -47,7 +48,7 @@ class Solution:
 
 
 def solution(exercise: str, root: Path | None = None) -> Solution:
-    """The worked solution of ``exercise`` (e.g. ``"02.1"``); asking is recorded in ``progress.jsonl``.
+    """The worked solution of ``exercise`` (e.g. ``"03.1"``); asking is recorded in ``progress.jsonl``.
 
     Try the exercise first: the checker's hints usually get you there.
     """

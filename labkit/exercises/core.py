@@ -36,10 +36,24 @@ class CheckResult:
         return f"{icon} **Exercise {self.exercise}**: {self.message}"
 
 
+NUMBERING = 2
+"""The course's lab numbering: 2 since the labs were put in course order (issue 16); lines without it use 1."""
+
+FORMER_IDS = {"01.1": "02.1", "02.1": "03.1", "02.2": "04.1", "03.1": "05.1", "04.1": "06.1", "05.1": "01.1",
+              "05.2": "01.2", "06.1": "07.1", "06.2": "07.2", "07.1": "08.1", "07.2": "08.2"}
+"""Exercise ids of numbering 1 (before the labs were renumbered) → today's ids."""
+
+
+def current_id(entry: dict[str, object]) -> object:
+    """The exercise id of a ``progress.jsonl`` line in today's numbering, whichever numbering wrote it."""
+    exercise = entry.get("exercise")
+    return exercise if entry.get("numbering") == NUMBERING else FORMER_IDS.get(str(exercise), exercise)
+
+
 def log_progress(entry: dict[str, object], root: Path | None = None) -> None:
-    """Append ``entry`` (time-stamped) to the learner's ``progress.jsonl``."""
+    """Append ``entry`` (time-stamped, with the course's numbering) to the learner's ``progress.jsonl``."""
     append_jsonl((root or results_dir()) / PROGRESS_NAME,
-                 {**entry, "timestamp": datetime.now(UTC).isoformat(timespec="seconds")})
+                 {**entry, "numbering": NUMBERING, "timestamp": datetime.now(UTC).isoformat(timespec="seconds")})
 
 
 def record(result: CheckResult, root: Path | None = None) -> CheckResult:

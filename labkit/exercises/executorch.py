@@ -37,7 +37,7 @@ class ErfGeluHead(torch.nn.Module):
 def check_fully_delegated(module: torch.nn.Module | None) -> CheckResult:
     """Exercise 01.1: a rewrite of :class:`ErfGeluHead` that computes the same outputs (within
     1e-4) and lowers to XNNPACK with no operator left outside the delegate."""
-    exercise = "05.1"
+    exercise = "01.1"
     if module is None:
         return not_attempted(exercise)
     example = torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(0))
@@ -67,7 +67,7 @@ def check_arena_prediction(predicted_bytes: float | None, model_name: str = "eff
     from labkit.deploy.pte import memory_plan
     from labkit.model.models import UntrainedModelWarning, load_model
 
-    exercise = "05.2"
+    exercise = "01.2"
     if predicted_bytes is None:
         return not_attempted(exercise)
     if isinstance(predicted_bytes, bool) or not isinstance(predicted_bytes, (int, float)) or not predicted_bytes > 0:

@@ -30,7 +30,7 @@ def lite0_units(num_classes: int = 10) -> list[tuple[str, int]]:
 
 def check_unfreeze(names: Sequence[str] | None, budget: int = UNFREEZE_BUDGET) -> CheckResult:
     """Exercise 07.1: the longest run of *last* units of EfficientNet-Lite0 (classifier included) within ``budget``."""
-    exercise = "06.1"
+    exercise = "07.1"
     if names is None:
         return not_attempted(exercise)
     units = lite0_units()
@@ -59,7 +59,7 @@ def check_sgd_step(sgd_step: Callable | None) -> CheckResult:
     """Exercise 07.2: ``sgd_step(param, grad, lr)`` returns the updated tensor exactly as ExecuTorch's SGD does."""
     import warnings
 
-    exercise = "06.2"
+    exercise = "07.2"
     if sgd_step is None:
         return not_attempted(exercise)
     if not callable(sgd_step):

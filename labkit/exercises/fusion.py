@@ -17,7 +17,7 @@ def check_fusion(original: torch.nn.Module | None, fused: torch.nn.Module | None
     Passes when ``original`` has at least one BatchNorm, ``fused`` has none, and in eval mode both
     give the same outputs on ``example`` within 1e-4 (relative to the output's scale).
     """
-    exercise = "01.1"
+    exercise = "02.1"
     if original is None or fused is None:
         return not_attempted(exercise)
     norms = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)

@@ -29,7 +29,7 @@ def check_keep_float(names: Sequence[str] | None, model_name: str = "efficientne
     from labkit.model.data import augmented_set, calibration_set
     from labkit.model.models import load_model
 
-    exercise = "02.2"
+    exercise = "04.1"
     if names is None:
         return not_attempted(exercise)
     if isinstance(names, str) or not all(isinstance(n, str) for n in names):

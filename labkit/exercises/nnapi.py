@@ -65,7 +65,7 @@ _NNAPI_SHAPE_HINTS = {
 
 def check_nnapi_shapes(answer: Mapping[str, Sequence[int]] | None) -> CheckResult:
     """Exercise 06.1: predict four operand shapes of :class:`NnapiShapesNet` converted with an NHWC input."""
-    exercise = "04.1"
+    exercise = "06.1"
     if answer is None:
         return not_attempted(exercise)
     if not isinstance(answer, Mapping) or set(answer) != set(NNAPI_SHAPE_KEYS):

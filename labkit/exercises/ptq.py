@@ -20,7 +20,7 @@ def check_qparams(answer: tuple[float, int] | None, model_name: str = "efficient
 
     from labkit.model.models import load_model
 
-    exercise = "02.1"
+    exercise = "03.1"
     if answer is None:
         return not_attempted(exercise)
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:

@@ -34,7 +34,7 @@ def check_exportable(module: torch.nn.Module | None) -> CheckResult:
     """
     from torch.export import Dim
 
-    exercise = "03.1"
+    exercise = "05.1"
     if module is None:
         return not_attempted(exercise)
     if not isinstance(module, torch.nn.Module):

@@ -49,9 +49,10 @@ class Lab:
     title: str
     teaches: str
     prerequisites: tuple[str, ...]
-    read_ahead: tuple[tuple[str, str], ...]  # (later lab, which part of it)
     work_minutes: int
     phone: str  # what needs a phone; "" when everything runs on the host
+    introduces: tuple[str, ...] = ()  # kit helpers ("module.name") this lab shows the framework calls of first
+    formerly: tuple[str, ...] = ()  # earlier file names of the notebook (before a renumbering)
 
 
 def load_course(notebook_dir: Path | None = None) -> tuple[list[Lab], list[str]]:
@@ -71,15 +72,12 @@ def load_course(notebook_dir: Path | None = None) -> tuple[list[Lab], list[str]]
         later = [p for p in entry["prerequisites"] if p not in known]
         if later:
             raise CourseError(f"lab {lab_id} lists prerequisites {later} that do not come before it in {COURSE_FILE}")
-        read_ahead = tuple((str(k), str(v)) for k, v in (entry.get("read_ahead") or {}).items())
-        if any(later_id <= lab_id for later_id, _ in read_ahead):
-            raise CourseError(f"lab {lab_id}: read_ahead is for later labs; earlier ones are prerequisites")
+        if entry.get("read_ahead"):
+            raise CourseError(f"lab {lab_id}: read_ahead names later labs — a forward reference; move what it needs "
+                              "into an earlier lab or this one")
         labs.append(Lab(lab_id, path.name, match.group(2).strip(), entry["teaches"], tuple(entry["prerequisites"]),
-                        read_ahead, int(entry["work_minutes"]), "" if entry.get("host_only") else entry["phone"]))
-    ids = {lab.id for lab in labs}
-    dangling = sorted({later for lab in labs for later, _ in lab.read_ahead} - ids)
-    if dangling:
-        raise CourseError(f"read_ahead names labs that do not exist: {dangling}")
+                        int(entry["work_minutes"]), "" if entry.get("host_only") else entry["phone"],
+                        tuple(entry.get("introduces") or ()), tuple(entry.get("formerly") or ())))
     on_disk = sorted(p.name for p in notebook_dir.glob("[0-9][0-9]_*.ipynb"))
     missing = sorted(set(on_disk) - {lab.notebook for lab in labs})
     if missing:
@@ -156,7 +154,7 @@ def course_table(labs: Sequence[Lab], durations: Mapping) -> pd.DataFrame:
     for lab in labs:
         full, smoke = _measured(durations, lab, "full"), _measured(durations, lab, "smoke")
         rows.append({"lab": lab.id, "notebook": lab.notebook, "title": lab.title, "teaches": lab.teaches,
-                     "prerequisites": ", ".join([*lab.prerequisites, *(f"{i} ({part})" for i, part in lab.read_ahead)]) or "—",
+                     "prerequisites": ", ".join(lab.prerequisites) or "—",
                      "work_minutes": lab.work_minutes,
                      "full_s": full["seconds"], "smoke_s": smoke["seconds"],
                      "peak_full_mb": full.get("peak_rss_mb"), "peak_smoke_mb": smoke.get("peak_rss_mb"),
@@ -188,6 +186,10 @@ def course_map_markdown(labs: Sequence[Lab], durations: Mapping, link_prefix: st
               f"them all took {format_duration(total_full)} in full mode and {format_duration(total_smoke)} in smoke mode "
               f"(`make run`, {_machine(durations)}). Peak memory is the largest resident set of any one process of the "
               "run: the notebook's kernel, papermill, or a process the lab started (e.g. a memory probe)."]
+    renamed = [(old, lab) for lab in labs for old in lab.formerly]
+    if renamed:
+        lines += ["", "Labs renumbered into course order; earlier links lead here: "
+                  + "; ".join(f"`{old}` → [{lab.notebook}]({link_prefix}{lab.notebook})" for old, lab in renamed) + "."]
     return "\n".join(lines)
 
 

@@ -43,11 +43,12 @@ def check_events(root: Path) -> list[dict[str, object]]:
 def exercise_progress(root: Path) -> pd.DataFrame:
     """One row per exercise of the kit: passed (ever), failed (never passed), not attempted, or not reached."""
     from labkit.exercises.catalog import EXERCISES, exercise_title
+    from labkit.exercises.core import current_id
 
     events = check_events(root)
     rows = []
     for exercise in EXERCISES:
-        mine = [e for e in events if e.get("exercise") == exercise]
+        mine = [e for e in events if current_id(e) == exercise]
         checks = [e for e in mine if "passed" in e]
         outcomes = [e["passed"] for e in checks]
         if True in outcomes:
@@ -78,8 +79,8 @@ def lab_progress(root: Path, notebook_dir: Path | None = None) -> pd.DataFrame:
     exercises = exercise_progress(root)
     rows = []
     for lab in labs:
-        name = Path(lab.notebook).stem
-        mine = [r for r in records if r.get("lab") == name]
+        names = {Path(name).stem for name in (lab.notebook, *lab.formerly)}  # rows of runs before a renumbering too
+        mine = [r for r in records if r.get("lab") in names]
         runs = sorted({str(r["run_id"]) for r in mine})
         last = max(mine, key=lambda r: str(r.get("timestamp", ""))) if mine else None
         own = exercises[exercises["lab"] == lab.id]
