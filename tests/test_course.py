@@ -10,6 +10,7 @@ import pytest
 
 from labkit.workshop.course import (
     CourseError,
+    course_map_markdown,
     course_table,
     format_duration,
     load_course,
@@ -74,7 +75,7 @@ def test_a_lab_without_measured_time_fails(tmp_path):
     del durations["06_legacy_int8_nnapi"]["smoke"]
     (folder / "durations.json").write_text(json.dumps(durations))
     labs, _ = load_course(folder)
-    with pytest.raises(CourseError, match="no measured smoke run time for 06_legacy_int8_nnapi.ipynb.*make run SMOKE=1 ONLY=04"):
+    with pytest.raises(CourseError, match="no measured smoke run time for 06_legacy_int8_nnapi.ipynb.*make run SMOKE=1 ONLY=06"):
         course_table(labs, load_durations(folder))
 
 
@@ -136,7 +137,7 @@ def test_course_cli_prints_the_map_and_checks(capsys):
 
     assert main(["course"]) == 0
     out = capsys.readouterr().out
-    assert out.count("](0") == len(load_course()[0]) and "All labs:" in out
+    assert len(re.findall(r"^\| \[\d\d ", out, re.M)) == len(load_course()[0]) and "All labs:" in out
     assert main(["course", "--check"]) == 0 and "up to date" in capsys.readouterr().out
 
 
@@ -178,3 +179,16 @@ def test_course_write_generates_each_solutions_notebooks_time_line(tmp_path):
     write_generated(root)
     first = nbformat.read(path, as_version=4).cells[0].source
     assert first.count("**Time**:") == 1 and "took 1 min 01 s to execute in full mode" in first
+
+
+def test_read_ahead_is_refused_and_former_names_stay_on_the_map(tmp_path):
+    folder = _copy_course(tmp_path)
+    spec = (folder / "course.yaml").read_text(encoding="utf-8")
+    (folder / "course.yaml").write_text(spec.replace('    prerequisites: ["00", "01"]\n',
+                                                     '    prerequisites: ["00", "01"]\n    read_ahead: {"08": "section 1"}\n', 1),
+                                        encoding="utf-8")
+    with pytest.raises(CourseError, match="read_ahead names later labs — a forward reference"):
+        load_course(folder)
+    labs, _ = load_course()
+    assert "`05_executorch.ipynb` → [01_executorch.ipynb](notebooks/01_executorch.ipynb)" in \
+        course_map_markdown(labs, load_durations(), link_prefix="notebooks/")

@@ -186,10 +186,23 @@ def test_progress_written_before_the_renumbering_counts_under_todays_ids(tmp_pat
     old = [{"exercise": "05.1", "passed": True, "timestamp": "2026-11-20T10:01:00+00:00"},
            {"exercise": "02.2", "passed": False, "timestamp": "2026-11-20T10:02:00+00:00"},
            {"exercise": "01.1", "passed": False, "timestamp": "2026-11-20T10:03:00+00:00"},  # the fusion exercise then
-           {"exercise": "01.1", "passed": True, "timestamp": "2026-12-01T10:00:00+00:00", "numbering": 2}]
+           {"exercise": "01.1", "passed": False, "timestamp": "2026-12-01T10:00:00+00:00", "numbering": 2}]
     folder = _store(tmp_path / "carol", [_row("05_executorch", "run-01", "eager", "fp32", 1, 30.0)], old)
     state = progress(folder)
     exercises = state.exercises.set_index("exercise")
-    assert exercises.loc["01.1", "status"] == "passed" and exercises.loc["04.1", "status"] == "failed"
+    assert exercises.loc["01.1", "status"] == "passed" and exercises.loc["01.1", "wrong answers"] == 1, \
+        "the old 05.1 line (passed) and today's 01.1 line (failed) are the same exercise"
+    assert exercises.loc["05.1", "status"] == "not reached", "an old 05.1 line must not count for today's 05.1"
+    assert exercises.loc["04.1", "status"] == "failed"
     assert exercises.loc["02.1", "status"] == "failed", "an old 01.1 line is today's 02.1 (fusion)"
     assert state.labs.set_index("lab").loc["01", "runs"] == 1
+
+
+def test_collect_counts_old_lines_under_todays_ids_and_labs(tmp_path):
+    old = [{"exercise": "05.1", "passed": True, "timestamp": "2026-11-20T10:01:00+00:00"},
+           {"exercise": "01.1", "passed": True, "timestamp": "2026-12-01T10:00:00+00:00", "numbering": 2}]
+    folder = _store(tmp_path / "dan", [_row("05_executorch", "run-01", "eager", "fp32", 1, 30.0),
+                                       _row("07_benchmarking", "run-02", "eager", "fp32", 1, 20.0)], old)
+    table = machines([load_participant(folder)]).set_index("participant")
+    assert table.loc["dan", "exercises passed"] == 1, "old 05.1 and new 01.1 are one exercise"
+    assert table.loc["dan", "labs run"] == "01, 08", "rows of a former notebook name count for today's lab"

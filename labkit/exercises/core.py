@@ -39,15 +39,19 @@ class CheckResult:
 NUMBERING = 2
 """The course's lab numbering: 2 since the labs were put in course order (issue 16); lines without it use 1."""
 
-FORMER_IDS = {"01.1": "02.1", "02.1": "03.1", "02.2": "04.1", "03.1": "05.1", "04.1": "06.1", "05.1": "01.1",
-              "05.2": "01.2", "06.1": "07.1", "06.2": "07.2", "07.1": "08.1", "07.2": "08.2"}
-"""Exercise ids of numbering 1 (before the labs were renumbered) → today's ids."""
+RENUMBERED: dict[int, dict[str, str]] = {
+    1: {"01.1": "02.1", "02.1": "03.1", "02.2": "04.1", "03.1": "05.1", "04.1": "06.1", "05.1": "01.1",
+        "05.2": "01.2", "06.1": "07.1", "06.2": "07.2", "07.1": "08.1", "07.2": "08.2"},
+}
+"""Per numbering, how its exercise ids became those of the next numbering (a renumbering adds one step)."""
 
 
 def current_id(entry: dict[str, object]) -> object:
     """The exercise id of a ``progress.jsonl`` line in today's numbering, whichever numbering wrote it."""
-    exercise = entry.get("exercise")
-    return exercise if entry.get("numbering") == NUMBERING else FORMER_IDS.get(str(exercise), exercise)
+    exercise, numbering = entry.get("exercise"), int(entry.get("numbering") or 1)  # type: ignore[call-overload]
+    for step in range(numbering, NUMBERING):
+        exercise = RENUMBERED[step].get(str(exercise), exercise)
+    return exercise
 
 
 def log_progress(entry: dict[str, object], root: Path | None = None) -> None:

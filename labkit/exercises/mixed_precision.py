@@ -44,7 +44,7 @@ def check_keep_float(names: Sequence[str] | None, model_name: str = "efficientne
     unknown = [n for n in names if n not in known]
     if unknown:
         fail(exercise, f"{unknown} are not layers of {model_name} (a module holding exactly one conv or linear "
-                        f"layer, e.g. 'stem' or 'blocks.0.depthwise'); see section 5's ranking")
+                        f"layer, e.g. 'stem' or 'blocks.0.depthwise'); see section 3's ranking")
     spec = model.spec.preprocess
     calibration = calibration_set(spec).batches(32)
     evaluation = augmented_set(inputs, spec, seed=2).batches(16)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from labkit.errors import LabkitError
+from labkit.exercises.core import current_id
 from labkit.report.results import PROGRESS_NAME, STORE_NAME, parse_jsonl
 
 PARTICIPANT_NAME = "participant.json"
@@ -95,15 +96,27 @@ def recorded(frame: pd.DataFrame, column: str) -> object:
     return values[0] if len(values) == 1 else " → ".join(str(v) for v in values)
 
 
+def lab_ids() -> dict[str, str]:
+    """Notebook stem → today's lab number, for the course's notebooks and their former names (before a renumbering;
+    a lab split in two counts under the first)."""
+    from labkit.workshop.course import load_course
+
+    ids: dict[str, str] = {}
+    for lab in load_course()[0]:
+        for name in (lab.notebook, *lab.formerly):
+            ids.setdefault(Path(name).stem, lab.id)
+    return ids
+
+
 def machines(participants: Sequence[Participant]) -> pd.DataFrame:
     """Who ran what on which machine: one row per participant (every environment their rows recorded)."""
-    rows = []
+    rows, ids = [], lab_ids()
     for p in participants:
         frame = p.rows
-        passed = sorted({str(e["exercise"]) for e in p.progress if e.get("passed") is True})
+        passed = sorted({str(current_id(e)) for e in p.progress if e.get("passed") is True})
         env = {key: recorded(frame, f"env.{key}") for key in ("cpu", "cores", "platform", "torch", "executorch")}
         rows.append({"participant": p.name, **env,
-                     "labs run": ", ".join(sorted({str(lab)[:2] for lab in frame.get("lab", [])})) or "none",
+                     "labs run": ", ".join(sorted({ids.get(str(lab), str(lab)[:2]) for lab in frame.get("lab", [])})) or "none",
                      "rows": len(frame), "exercises passed": len(passed)})
     return pd.DataFrame(rows)
 
@@ -111,7 +124,7 @@ def machines(participants: Sequence[Participant]) -> pd.DataFrame:
 def latencies(participants: Sequence[Participant]) -> pd.DataFrame:
     """Median latency per participant, model, runtime, precision and threads over every lab that measured it
     (each lab's latest run only; ``labs`` names them), with the speed-up over eager fp32 (lab 00's baseline)."""
-    frames = []
+    frames, ids = [], lab_ids()
     for p in participants:
         frame = p.rows
         if not set(LATENCY_KEYS + ["p50_ms", "lab", "run_id"]) <= set(frame.columns):
@@ -123,7 +136,8 @@ def latencies(participants: Sequence[Participant]) -> pd.DataFrame:
         frame = frame[frame["threads"].map(lambda t: isinstance(t, (int, float)) and t == t)]  # one count, not a list
         frame = frame.assign(threads=frame["threads"].astype(int))
         medians = frame.groupby(LATENCY_KEYS, as_index=False).agg(
-            p50_ms=("p50_ms", "median"), labs=("lab", lambda labs: ", ".join(sorted({str(lab)[:2] for lab in labs}))))
+            p50_ms=("p50_ms", "median"), labs=("lab", lambda labs: ", ".join(sorted({ids.get(str(lab), str(lab)[:2])
+                                                                        for lab in labs}))))
         medians.insert(0, "participant", p.name)
         frames.append(medians)
     if not frames:
