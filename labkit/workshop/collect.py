@@ -21,6 +21,7 @@ import pandas as pd
 from labkit.errors import LabkitError
 from labkit.exercises.core import current_id
 from labkit.report.results import PROGRESS_NAME, STORE_NAME, parse_jsonl
+from labkit.workshop.course import lab_ids, load_course
 
 PARTICIPANT_NAME = "participant.json"
 LATENCY_KEYS = ["model", "runtime", "precision", "threads"]
@@ -96,21 +97,9 @@ def recorded(frame: pd.DataFrame, column: str) -> object:
     return values[0] if len(values) == 1 else " → ".join(str(v) for v in values)
 
 
-def lab_ids() -> dict[str, str]:
-    """Notebook stem → today's lab number, for the course's notebooks and their former names (before a renumbering;
-    a lab split in two counts under the first)."""
-    from labkit.workshop.course import load_course
-
-    ids: dict[str, str] = {}
-    for lab in load_course()[0]:
-        for name in (lab.notebook, *lab.formerly):
-            ids.setdefault(Path(name).stem, lab.id)
-    return ids
-
-
 def machines(participants: Sequence[Participant]) -> pd.DataFrame:
     """Who ran what on which machine: one row per participant (every environment their rows recorded)."""
-    rows, ids = [], lab_ids()
+    rows, ids = [], lab_ids(load_course()[0])
     for p in participants:
         frame = p.rows
         passed = sorted({str(current_id(e)) for e in p.progress if e.get("passed") is True})
@@ -124,7 +113,7 @@ def machines(participants: Sequence[Participant]) -> pd.DataFrame:
 def latencies(participants: Sequence[Participant]) -> pd.DataFrame:
     """Median latency per participant, model, runtime, precision and threads over every lab that measured it
     (each lab's latest run only; ``labs`` names them), with the speed-up over eager fp32 (lab 00's baseline)."""
-    frames, ids = [], lab_ids()
+    frames, ids = [], lab_ids(load_course()[0])
     for p in participants:
         frame = p.rows
         if not set(LATENCY_KEYS + ["p50_ms", "lab", "run_id"]) <= set(frame.columns):

@@ -91,6 +91,16 @@ def load_course(notebook_dir: Path | None = None) -> tuple[list[Lab], list[str]]
     return labs, half_day
 
 
+def lab_ids(labs: Sequence[Lab]) -> dict[str, str]:
+    """Notebook stem → today's lab number, for the labs' notebooks and their former names (results rows written
+    before a renumbering count for today's lab; a lab split in two counts under the first of its parts)."""
+    ids: dict[str, str] = {}
+    for lab in labs:
+        for name in (lab.notebook, *lab.formerly):
+            ids.setdefault(Path(name).stem, lab.id)
+    return ids
+
+
 def record_durations(kit_dir: Path, mode: str, notebook_dir: Path | None = None) -> dict[str, object]:
     """Merge the run times of a ``make run`` folder (``results/kit`` or ``results/kit-smoke``) into durations.json.
 

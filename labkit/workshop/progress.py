@@ -70,17 +70,16 @@ def exercise_progress(root: Path) -> pd.DataFrame:
 def lab_progress(root: Path, notebook_dir: Path | None = None) -> pd.DataFrame:
     """One row per lab of the course: how often it ran (in a notebook or by ``make run``), when last, in which
     mode, exercises passed."""
-    from labkit.workshop.course import load_course
+    from labkit.workshop.course import lab_ids, load_course
 
     labs, _ = load_course(notebook_dir or PROJECT_ROOT / "notebooks")
     records = ResultsStore(root).records()
     for store in sorted(root.glob("kit*/*/*/results.jsonl")):  # labs executed by `make run` (labkit run-labs)
         records += ResultsStore(store.parent).records()
     exercises = exercise_progress(root)
-    rows = []
+    rows, ids = [], lab_ids(labs)  # rows of runs before a renumbering count for today's lab
     for lab in labs:
-        names = {Path(name).stem for name in (lab.notebook, *lab.formerly)}  # rows of runs before a renumbering too
-        mine = [r for r in records if r.get("lab") in names]
+        mine = [r for r in records if ids.get(str(r.get("lab"))) == lab.id]
         runs = sorted({str(r["run_id"]) for r in mine})
         last = max(mine, key=lambda r: str(r.get("timestamp", ""))) if mine else None
         own = exercises[exercises["lab"] == lab.id]
