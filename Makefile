@@ -14,13 +14,16 @@ endif
 OFFLINE ?=
 PIP_SOURCE := $(if $(OFFLINE),--no-index --find-links $(OFFLINE),)
 REQUIREMENTS ?= requirements.txt
+# The Arm Ethos-U NPU toolchain, installed right after REQUIREMENTS with --no-deps (why: the file's comment)
+NPU_REQUIREMENTS ?= requirements-npu.txt
 # make wheelhouse PLATFORMS="linux-aarch64 macos-arm64": this machine's wheels plus those platforms'
 WHEELHOUSE ?= wheelhouse
 PLATFORMS ?=
 
 KERNEL := edge-lab-kit
 VPY := $(VENV)/bin/python
-REQ_HASH := $(shell cksum < $(REQUIREMENTS) | cut -d' ' -f1)
+# The install stamp is keyed on both requirement files: changing either re-installs
+REQ_HASH := $(shell cksum < $(REQUIREMENTS) | cut -d' ' -f1)-$(shell cksum < $(NPU_REQUIREMENTS) | cut -d' ' -f1)
 SRC_ID := $(CURDIR) $(shell cksum < pyproject.toml | cut -d' ' -f1)
 DEPS_STAMP := $(VENV)/.deps-$(REQ_HASH)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
@@ -50,6 +53,8 @@ $(DEPS_STAMP):
 	  test -x $(VPY) || $(PYTHON) -m venv $(VENV); \
 	  echo "$(strip $(VPY) -m pip install $(PIP_SOURCE) -r $(REQUIREMENTS))"; \
 	  $(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) -r $(REQUIREMENTS); \
+	  echo "$(strip $(VPY) -m pip install $(PIP_SOURCE) --no-deps -r $(NPU_REQUIREMENTS))"; \
+	  $(VPY) -m pip install --disable-pip-version-check --no-input $(PIP_SOURCE) --no-deps -r $(NPU_REQUIREMENTS); \
 	  rm -f $(VENV)/.deps-*; touch $@; fi
 
 # Re-installs labkit (editable, seconds) only when the venv imports it from elsewhere (another checkout, a
@@ -96,9 +101,9 @@ course: install
 	$(VENV)/bin/labkit course $(if $(wildcard results/kit/*/*/status.json),--record-full results/kit,) \
 	  $(if $(wildcard results/kit-smoke/*/*/status.json),--record-smoke results/kit-smoke,) --write
 
-# Needs no venv: the system Python's pip downloads (from the machine's configured index).
+# Needs no venv: the system Python's pip downloads (from the machine's configured index); NPU_REQUIREMENTS with --no-deps.
 wheelhouse:
-	$(PYTHON) -m labkit.workshop.wheelhouse --requirements $(REQUIREMENTS) --dest $(WHEELHOUSE) $(foreach p,$(PLATFORMS),--platform $(p))
+	$(PYTHON) -m labkit.workshop.wheelhouse --requirements $(REQUIREMENTS) --no-deps-requirements $(NPU_REQUIREMENTS) --dest $(WHEELHOUSE) $(foreach p,$(PLATFORMS),--platform $(p))
 
 # make sweep GRID=sweeps/08_threads_precision.yaml — one run per combination, resumable, with a report
 sweep: kernel

@@ -2,12 +2,14 @@
 
 Usage (standard library only, so it runs before any venv exists)::
 
-    python -m labkit.workshop.wheelhouse --requirements requirements.txt --dest wheelhouse \
-        [--platform linux-aarch64] [--platform macos-arm64]
+    python -m labkit.workshop.wheelhouse --requirements requirements.txt \
+        --no-deps-requirements requirements-npu.txt --dest wheelhouse [--platform linux-aarch64] [--platform macos-arm64]
 
-The machine's own platform is always included. pip reads its index from the machine's own
-configuration; nothing about the index is written here. Participants then install with
-``make lab OFFLINE=wheelhouse/`` (``pip install --no-index --find-links wheelhouse/``).
+The machine's own platform is always included. A ``--no-deps-requirements`` file (the NPU toolchain,
+which ``make install`` installs with ``--no-deps``) is downloaded as listed, without its dependencies.
+pip reads its index from the machine's own configuration; nothing about the index is written here.
+Participants then install with ``make lab OFFLINE=wheelhouse/`` (``pip install --no-index --find-links
+wheelhouse/``, then the --no-deps file the same way).
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ UV_TARGETS = {  # uv's --python-platform, and the macOS release the wheels need 
 }
 
 
-def download_command(requirements: Path, dest: Path, platform: str | None) -> list[str]:
-    """The ``pip download`` call for one platform (None: this machine's, which may fetch source archives).
+def download_command(requirements: Path, dest: Path, platform: str | None, no_deps: bool = False) -> list[str]:
+    """The ``pip download`` call for one platform (None: this machine's, which may fetch source archives);
+    ``no_deps``: the listed packages only, as ``make install`` installs a --no-deps file.
 
     For another platform ``requirements`` must be that platform's full resolution (see
     :func:`resolve_for`): pip evaluates environment markers for the machine it runs on, so it is
@@ -57,7 +60,7 @@ def download_command(requirements: Path, dest: Path, platform: str | None) -> li
     command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
                "--dest", str(dest), "-r", str(requirements)]
     if platform is None:
-        return command + ["--prefer-binary"]
+        return command + ["--prefer-binary"] + (["--no-deps"] if no_deps else [])
     return command + ["--no-deps", "--only-binary=:all:", "--python-version", PYTHON_VERSION, "--implementation", "cp",
                       "--find-links", str(dest)] + [arg for tag in platform_tags(platform) for arg in ("--platform", tag)]
 
@@ -123,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labkit.workshop.wheelhouse", description=__doc__.splitlines()[0])
     parser.add_argument("--requirements", type=Path, default=Path("requirements.txt"))
     parser.add_argument("--dest", type=Path, default=Path("wheelhouse"))
+    parser.add_argument("--no-deps-requirements", type=Path, action="append", default=[],
+                        help="a requirements file installed with --no-deps (requirements-npu.txt): its wheels only (repeatable)")
     parser.add_argument("--platform", action="append", default=[],
                         help="also download for linux-x86_64, linux-aarch64 or macos-arm64 (repeatable)")
     args = parser.parse_args(argv)
@@ -136,11 +141,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wheelhouse: downloading for {platform or 'this machine'} …", flush=True)
         requirements = args.requirements if platform is None else resolve_for(
             platform, args.requirements, args.dest / f"requirements-{platform}.txt", uv_executable(scratch))
-        done = subprocess.run(download_command(requirements, args.dest, platform))
-        if done.returncode != 0:
+        commands = [download_command(requirements, args.dest, platform)]
+        commands += [download_command(path, args.dest, platform, no_deps=True) for path in args.no_deps_requirements]
+        failed = 0
+        for command in commands:
+            failed = subprocess.run(command).returncode
+            if failed:
+                break
+        if failed:
             print(f"wheelhouse: pip download failed for {platform or 'this machine'} (see above): a package may have no "
                   "wheel for that platform, or the package index is unreachable", file=sys.stderr)
-            return done.returncode
+            return failed
         if platform is None:
             for name in build_wheels_from_sources(args.dest):
                 print(f"wheelhouse: built {name} from its source archive (no wheel published)")
