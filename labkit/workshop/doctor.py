@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,6 +109,85 @@ def _kernel() -> Check:
                  "" if current else "make kernel (registers the venv's Python as the kit's Jupyter kernel)")
 
 
+NPU_REQUIREMENTS = PROJECT_ROOT / "requirements-npu.txt"
+NPU_TEST = "tests/test_npu_toolchain.py"
+# `pip check` conflicts that are there on purpose: requirements-npu.txt installs tosa-tools with --no-deps because these
+# declared pins (numpy<2.2, ml-dtypes==0.5.3, flatbuffers==25.2.10, jsonschema==4.24.0) are stricter than what it
+# needs; NPU_TEST proves the toolchain works with the kit's versions. Any other pip-check line is a real problem.
+KNOWN_PIP_CONFLICTS: dict[str, frozenset[str]] = {
+    "tosa-tools": frozenset({"flatbuffers", "jsonschema", "ml-dtypes", "numpy"}),
+}
+PIP_CHECK_TIMEOUT_S = 120
+_PIP_CHECK_CLEAN = "No broken requirements found."
+# pip's wording: "<package> <version> has requirement <requirement>, but you have <installed> <version>."
+_DECLARED_PIN = re.compile(r"^(?P<package>\S+) \S+ has requirement (?P<requirement>[A-Za-z0-9][A-Za-z0-9._-]*)\b.*, "
+                           r"but you have \S+ \S+\.$")
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as PyPI compares them (PEP 503): ml_dtypes, ML-Dtypes → ml-dtypes."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def unexpected_pip_check_lines(output: str) -> list[str]:
+    """The lines of ``pip check``'s output that are not one of KNOWN_PIP_CONFLICTS (nor its all-clear line)."""
+    unexpected = []
+    for line in filter(None, (line.strip() for line in output.splitlines())):
+        match = _DECLARED_PIN.match(line)
+        known = bool(match) and _normalized(match["requirement"]) in KNOWN_PIP_CONFLICTS.get(
+            _normalized(match["package"]), frozenset())
+        if not known and line != _PIP_CHECK_CLEAN:
+            unexpected.append(line)
+    return unexpected
+
+
+def _npu_pins() -> dict[str, str]:
+    """requirements-npu.txt's pins, {distribution: version}."""
+    pins = {}
+    for line in NPU_REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[_normalized(name.strip())] = version.strip()
+    return pins
+
+
+def _npu_toolchain() -> Check:
+    name = "NPU toolchain (Arm Ethos-U)"
+    install = (f"run `make install` in the kit's folder (it installs requirements-npu.txt with --no-deps), or there: "
+               f"`{sys.executable} -m pip install --no-deps -r requirements-npu.txt`")
+    try:
+        pins = _npu_pins()
+        import ethosu.vela  # noqa: F401 (Arm's Vela compiler)
+        import tosa_reference_model  # noqa: F401 (TOSA reference model, from tosa-tools)
+    except Exception as exc:  # a missing file, a missing or broken package
+        return Check(name, False, f"{type(exc).__name__}: {exc}", install)
+    found = {dist: package_version(dist) for dist in pins}
+    wrong = [f"{dist} {found[dist]} (pinned {version})" for dist, version in pins.items() if found[dist] != version]
+    if wrong:
+        return Check(name, False, ", ".join(wrong), install)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True,
+                              timeout=PIP_CHECK_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return Check(name, False, f"`pip check` did not finish in {PIP_CHECK_TIMEOUT_S} s",
+                     f"run `{sys.executable} -m pip check` and fix what it reports")
+    if not done.stdout.strip():  # pip itself failed (its conflicts and its all-clear line go to stdout)
+        return Check(name, False, f"`pip check` failed: {done.stderr.strip()[-500:]}",
+                     f"run `{sys.executable} -m pip check` and fix what it reports")
+    unexpected = unexpected_pip_check_lines(done.stdout)
+    if unexpected:
+        return Check(name, False, "`pip check` reports conflicts besides tosa-tools' known pins: " + " | ".join(unexpected),
+                     "each line names the package at fault: uninstall one you added, or re-install the kit's pins in its "
+                     f"folder: `{sys.executable} -m pip install -r requirements.txt`, then `{sys.executable} -m pip install "
+                     "--no-deps -r requirements-npu.txt` (or `make clean-venv`, then `make lab`)")
+    versions = ", ".join(f"{dist} {version}" for dist, version in found.items())
+    overridden = ", ".join(sorted(KNOWN_PIP_CONFLICTS["tosa-tools"]))
+    return Check(name, True, f"{versions}; tosa-tools' declared pins of {overridden} are overridden on purpose "
+                 f"(installed --no-deps; {NPU_TEST} proves Vela compiles and the TOSA reference model runs); "
+                 "`pip check` reports nothing else")
+
+
 def _disk() -> Check:
     free_gb = shutil.disk_usage(PROJECT_ROOT).free / 1e9
     ok = free_gb >= 2.0
@@ -131,7 +212,7 @@ def _data() -> Check:
 
 CHECKS: tuple[Callable[[], Check], ...] = (
     _python, _pinned("torch"), _pinned("torchvision"), _pinned("executorch"), _torchao, _torchvision_ops,
-    _executorch_runtime, _weights, _data, _kernel, _disk,
+    _executorch_runtime, _npu_toolchain, _weights, _data, _kernel, _disk,
 )
 
 
