@@ -152,6 +152,11 @@ def _npu_pins() -> dict[str, str]:
     return pins
 
 
+def _pip_check() -> subprocess.CompletedProcess[str]:
+    """``pip check`` in the running Python (about 2 s)."""
+    return subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=PIP_CHECK_TIMEOUT_S)
+
+
 def _npu_toolchain() -> Check:
     name = "NPU toolchain (Arm Ethos-U)"
     install = (f"run `make install` in the kit's folder (it installs requirements-npu.txt with --no-deps), or there: "
@@ -167,8 +172,7 @@ def _npu_toolchain() -> Check:
     if wrong:
         return Check(name, False, ", ".join(wrong), install)
     try:
-        done = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True,
-                              timeout=PIP_CHECK_TIMEOUT_S)
+        done = _pip_check()
     except subprocess.TimeoutExpired:
         return Check(name, False, f"`pip check` did not finish in {PIP_CHECK_TIMEOUT_S} s",
                      f"run `{sys.executable} -m pip check` and fix what it reports")
