@@ -29,6 +29,7 @@ Converting and running: ``labkit.deploy``
   ``deploy.pte``                 ExecuTorch files: header, memory plan, delegation, per-operator profiles (ETDump)
   ``deploy.ondevice``            training inside the ExecuTorch runtime, as an app would on the phone
   ``deploy.android_export``      ``labkit export-android``: the Android demo's assets and golden files
+  ``deploy.ethosu``              compiling for Arm's Ethos-U NPU: Vela's estimates, the cache, the TOSA reference model
 
 Measuring and judging: ``labkit.measure``
   ``measure.bench``              latency, cold start, FLOPs, file size, peak memory
@@ -57,6 +58,7 @@ Exercise checkers that compute the truth and hint, one module per lab topic: ``l
   ``exercises.nnapi``            the operand shapes NNAPI's converter writes
   ``exercises.fine_tuning``      which units to unfreeze within a budget; one SGD step as ExecuTorch does it
   ``exercises.benchmarking``     a CPU's theoretical peak; the Pareto front of measured variants
+  ``exercises.npu``              what an Ethos-U55 leaves on the CPU; the smallest NPU that meets a latency budget
 
 The course, workshop and kit tooling (instructors, CI, installs): ``labkit.workshop``
   ``workshop.cli``               the ``labkit`` command

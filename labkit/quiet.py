@@ -20,7 +20,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 
 # Lines the ExecuTorch runtime prints on every machine, which say nothing about the learner's model.
@@ -70,6 +70,67 @@ def native_output_captured(echo_meaningful: bool = True) -> Iterator[CapturedOut
             captured.lines = captured.text.splitlines()
             if echo_meaningful and captured.meaningful:  # also when the block raised: its message is never lost
                 print("\n".join(captured.meaningful), file=sys.stderr)
+
+
+@contextmanager
+def compiler_output_captured() -> Iterator[CapturedOutput]:
+    """Capture what a compiler or simulator prints to standard output during the block: Python's
+    ``sys.stdout`` (Vela's reports) and file descriptor 1 (C++ code: the TOSA reference model's
+    version notice). Nothing is echoed: the caller keeps the text (e.g. in a log file beside the
+    compiled program) and shows what teaches. Standard error is left alone, so real errors still show.
+    """
+    captured = CapturedOutput()
+    python_side = io.StringIO()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            with redirect_stdout(python_side):
+                yield captured
+        finally:
+            try:
+                sys.stdout.flush()
+            except Exception:
+                pass
+            os.dup2(saved, 1)
+            os.close(saved)
+            sink.seek(0)
+            captured.text = python_side.getvalue() + sink.read().decode("utf-8", errors="replace")
+            captured.lines = captured.text.splitlines()
+
+
+class _Keep(logging.Handler):
+    """Keeps every record it is given, in a list."""
+
+    def __init__(self, records: list[logging.LogRecord]):
+        super().__init__(logging.DEBUG)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def logs_captured() -> Iterator[list[logging.LogRecord]]:
+    """Keep the log records emitted during the block (at the levels their loggers already let through) instead
+    of printing them: converters such as coremltools and the Vulkan partitioner log every operator at INFO.
+    The caller shows the records that teach (``record.levelno >= logging.WARNING``, or by message)."""
+    records: list[logging.LogRecord] = []
+    keep = _Keep(records)
+    root = logging.getLogger()
+    loggers = [root] + [logger for logger in logging.Logger.manager.loggerDict.values()
+                        if isinstance(logger, logging.Logger) and (logger.handlers or not logger.propagate)]
+    saved = [(logger, list(logger.handlers), logger.propagate) for logger in loggers]
+    for logger in loggers:
+        logger.handlers = [keep] if logger is root else []
+        logger.propagate = logger is not root
+    try:
+        yield records
+    finally:
+        for logger, handlers, propagate in saved:
+            logger.handlers = handlers
+            logger.propagate = propagate
 
 
 class _DropRecords(logging.Filter):

@@ -146,6 +146,20 @@ LAB_BAD: dict[str, dict[str, dict[str, object]]] = {
         "second-model-unknown": {"SECOND_MODEL": "resnet50"},
         "threads-duplicate": {"THREADS": [2, 2]},
     },
+    "09_npu_accelerators.ipynb": {
+        "targets-unknown": {"ETHOSU_TARGETS": ["ethos-u55-100"]},
+        "targets-string": {"ETHOSU_TARGETS": "ethos-u55-128"},
+        "targets-empty": {"ETHOSU_TARGETS": []},
+        "targets-duplicate": {"ETHOSU_TARGETS": ["ethos-u85-256", "ethos-u85-256"]},
+        "second-model-same": {"SECOND_MODEL": "efficientnet_lite0"},
+        "second-model-unknown": {"SECOND_MODEL": "resnet50"},
+        "calibration-zero": {"CALIBRATION_IMAGES": 0},
+        "tosa-images-float": {"TOSA_IMAGES": 2.5},
+        "budget-zero": {"LATENCY_BUDGET_MS": 0},
+        "budget-string": {"LATENCY_BUDGET_MS": "6"},
+        "seconds-negative": {"SECONDS_PER_MEASUREMENT": -1.0},
+        "threads-list": {"THREADS": [2]},
+    },
 }
 
 

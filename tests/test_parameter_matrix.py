@@ -118,6 +118,17 @@ MATRIX: list[tuple[str, str, list[str], str]] = [
     # an untrained torchvision model with every runtime, threads ascending, more rounds
     ("08_benchmarking.ipynb", "mnv3-untrained-all-1-2", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED", "False",
                                                          "-y", "THREADS: [1, 2]", "-p", "ROUNDS", "4"], "full"),
+    # --- lab 09 ---
+    # 10 classes, 64×64, untrained, one thread; a U85 as the main target (its own TOSA profile) beside the smallest U55
+    ("09_npu_accelerators.ipynb", "tiny-1thread-u85-first", ["-p", "MODEL", "tiny_cnn", "-p", "PRETRAINED", "False",
+     "-p", "THREADS", "1", "-y", "ETHOSU_TARGETS: [ethos-u85-256, ethos-u55-32]", "-p", "CALIBRATION_IMAGES", "2",
+     "-p", "TOSA_IMAGES", "2", "-p", "SECONDS_PER_MEASUREMENT", "0.3"], "core"),
+    # hardswish and squeeze-excitation, untrained, a U65 only, a second model
+    ("09_npu_accelerators.ipynb", "mnv3-untrained-u65-second", ["-p", "MODEL", "mobilenet_v3_small", "-p", "PRETRAINED",
+     "False", "-y", "ETHOSU_TARGETS: [ethos-u65-512]", "-p", "SECOND_MODEL", "tiny_cnn", "-p", "TOSA_IMAGES", "2"], "full"),
+    # plain ReLU, max pooling, no padding ops, untrained
+    ("09_npu_accelerators.ipynb", "resnet18-untrained", ["-p", "MODEL", "resnet18", "-p", "PRETRAINED", "False",
+     "-p", "TOSA_IMAGES", "2", "-p", "LATENCY_BUDGET_MS", "30.0"], "full"),
 ]
 
 

@@ -77,7 +77,7 @@ def test_progress_cli(learner, capsys):
     with pytest.warns(UserWarning):
         assert main(["progress", "--dir", str(learner)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^\s*00\.1\s+00\s+passed", out, re.M) and "2/9 labs executed" in out
+    assert re.search(r"^\s*00\.1\s+00\s+passed", out, re.M) and "2/10 labs executed" in out
 
 
 def test_every_exercise_is_registered_and_every_lab_check_is_known():

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.errors import ExerciseCheckError
-from labkit.exercises import baseline, benchmarking, executorch, fine_tuning, fusion, mixed_precision, nnapi, ptq, torchscript
+from labkit.exercises import (baseline, benchmarking, executorch, fine_tuning, fusion, mixed_precision, nnapi, npu, ptq,
+                              torchscript)
 from labkit.exercises.core import CheckResult, log_progress
 
 EXERCISES: dict[str, Callable[..., CheckResult]] = {
@@ -17,6 +18,7 @@ EXERCISES: dict[str, Callable[..., CheckResult]] = {
     "05.1": torchscript.check_exportable, "06.1": nnapi.check_nnapi_shapes,
     "07.1": fine_tuning.check_unfreeze, "07.2": fine_tuning.check_sgd_step,
     "08.1": benchmarking.check_peak_gflops, "08.2": benchmarking.check_pareto,
+    "09.1": npu.check_cpu_operators, "09.2": npu.check_smallest_target,
 }
 """Every exercise of the kit, by id ("lab.number"), with its checker."""
 

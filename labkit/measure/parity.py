@@ -33,7 +33,8 @@ def compare(reference: Callable[[torch.Tensor], torch.Tensor], candidate: Callab
 
     ``mean_kl`` is the mean KL divergence of the candidate's softmax from the reference's.
     """
-    max_diff, abs_sum, count, agree, kl_sum, inputs = 0.0, 0.0, 0, 0, 0.0, 0
+    expected_rows: list[torch.Tensor] = []
+    got_rows: list[torch.Tensor] = []
     if not callable(reference) or not callable(candidate):
         raise ParameterError("compare(reference, candidate, batches) takes two callables (modules or runners) "
                              "and an iterable of input batches; did you swap the arguments?")
@@ -51,19 +52,30 @@ def compare(reference: Callable[[torch.Tensor], torch.Tensor], candidate: Callab
                 if not isinstance(out, torch.Tensor):
                     raise ParameterError(f"the {who} returned a {type(out).__name__}, not a logits tensor; wrap it "
                                          f"so it returns one tensor, e.g. lambda x: model(x)[0]")
-            expected, got = expected.float(), got.float()
             if got.shape != expected.shape:
                 raise ParameterError(f"output shapes differ: reference {tuple(expected.shape)}, candidate "
                                      f"{tuple(got.shape)}; compare models with the same classes and input batch")
-            diff = (got - expected).abs()
-            max_diff = max(max_diff, float(diff.max()))
-            abs_sum += float(diff.sum())
-            count += diff.numel()
-            agree += int((got.argmax(dim=1) == expected.argmax(dim=1)).sum())
-            log_p = torch.log_softmax(expected, dim=1)
-            log_q = torch.log_softmax(got, dim=1)
-            kl_sum += float((log_p.exp() * (log_p - log_q)).sum())
-            inputs += batch.shape[0]
-    if inputs == 0:
+            expected_rows.append(expected.float())
+            got_rows.append(got.float())
+    if not expected_rows:
         raise ParameterError("no inputs to compare: batches was empty; pass at least one input batch")
-    return Parity(inputs, max_diff, abs_sum / count, agree / inputs, kl_sum / inputs)
+    return from_logits(torch.cat(expected_rows), torch.cat(got_rows))
+
+
+def from_logits(expected: torch.Tensor, got: torch.Tensor) -> Parity:
+    """The same numbers as :func:`compare` from logits already computed (N × classes each), e.g. of a slow
+    simulator run once and compared with several references."""
+    if not isinstance(expected, torch.Tensor) or not isinstance(got, torch.Tensor) or expected.dim() < 2:
+        raise ParameterError("from_logits(expected, got) takes two N × classes (× …) logits tensors")
+    if got.shape != expected.shape:
+        raise ParameterError(f"logits shapes differ: reference {tuple(expected.shape)}, candidate {tuple(got.shape)}")
+    if expected.shape[0] == 0:
+        raise ParameterError("no inputs to compare: the logits have no rows")
+    expected, got = expected.float(), got.float()
+    diff = (got - expected).abs()
+    log_p = torch.log_softmax(expected, dim=1)
+    log_q = torch.log_softmax(got, dim=1)
+    inputs = expected.shape[0]
+    return Parity(inputs, float(diff.max()), float(diff.mean()),
+                  float((got.argmax(dim=1) == expected.argmax(dim=1)).float().sum()) / inputs,
+                  float((log_p.exp() * (log_p - log_q)).sum()) / inputs)

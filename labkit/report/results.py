@@ -26,8 +26,10 @@ STORE_NAME = "results.jsonl"
 # rows side by side: the model, the runtime that ran it, its precision, the thread count(s) and the lab's own variant name.
 ROW_KEYS = ("model", "runtime", "precision", "threads", "variant")
 RUNTIMES = ("eager", "pt2e-reference", "torchscript", "lite-interpreter", "executorch-portable", "executorch-xnnpack",
-            "onnxruntime", "nnapi")
-PRECISIONS = ("fp32", "int8", "int8+fp32")
+            "onnxruntime", "nnapi", "ethos-u-estimate", "tosa-reference")
+"""``ethos-u-estimate``: Vela's performance model of an Ethos-U configuration (not a run); ``tosa-reference``: the
+TOSA reference model (the NPU's integer arithmetic simulated on the host; its times are the simulator's)."""
+PRECISIONS = ("fp32", "fp16", "int8", "int8+fp32")
 PROGRESS_NAME = "progress.jsonl"  # exercise checks (labkit.exercises), read by workshop.progress and workshop.collect
 
 
