@@ -107,9 +107,13 @@ def test_record_durations_keeps_finished_runs_only(tmp_path):
 def test_schedules_fit_or_say_why():
     labs, _ = load_course()
     durations = load_durations()
-    day = schedule(labs, durations, "full", "09:00", "17:30")
+    first, second = [lab for lab in labs if lab.day == 1], [lab for lab in labs if lab.day == 2]
+    assert first and [lab.id for lab in first + second] == [lab.id for lab in labs]  # day 2 comes last
+    for later in (second,) if second else ():
+        assert schedule(later, durations, "full", "09:00", "17:30")["start"].iloc[-1] <= "17:30"
+    day = schedule(first, durations, "full", "09:00", "17:30")
     titles = list(day["block"])
-    assert sum(t.startswith("Lab ") for t in titles) == len(labs) and "Lunch" in titles
+    assert sum(t.startswith("Lab ") for t in titles) == len(first) and "Lunch" in titles
     assert day["start"].iloc[-1] <= "17:30"
     work = {f"Lab {lab.id} — {lab.title}": lab.work_minutes for lab in labs}
     for row in day.itertuples():
@@ -179,6 +183,15 @@ def test_course_write_generates_each_solutions_notebooks_time_line(tmp_path):
     write_generated(root)
     first = nbformat.read(path, as_version=4).cells[0].source
     assert first.count("**Time**:") == 1 and "took 1 min 01 s to execute in full mode" in first
+
+
+def test_a_second_day_lab_before_a_first_day_lab_is_refused(tmp_path):
+    folder = _copy_course(tmp_path)
+    spec = (folder / "course.yaml").read_text(encoding="utf-8")
+    (folder / "course.yaml").write_text(spec.replace('    prerequisites: ["00", "01"]\n',
+                                                     '    prerequisites: ["00", "01"]\n    day: 2\n', 1), encoding="utf-8")
+    with pytest.raises(CourseError, match="day-2 labs come after every day-1 lab"):
+        load_course(folder)
 
 
 def test_read_ahead_is_refused_and_former_names_stay_on_the_map(tmp_path):

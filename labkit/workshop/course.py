@@ -53,6 +53,7 @@ class Lab:
     phone: str  # what needs a phone; "" when everything runs on the host
     introduces: tuple[str, ...] = ()  # kit helpers ("module.name") this lab shows the framework calls of first
     formerly: tuple[str, ...] = ()  # earlier file names of the notebook (before a renumbering)
+    day: int = 1  # workshop day: 1 = the one-day course, 2 = the labs that go further (a second day, or self-paced)
 
 
 def load_course(notebook_dir: Path | None = None) -> tuple[list[Lab], list[str]]:
@@ -77,7 +78,9 @@ def load_course(notebook_dir: Path | None = None) -> tuple[list[Lab], list[str]]
                               "into an earlier lab or this one")
         labs.append(Lab(lab_id, path.name, match.group(2).strip(), entry["teaches"], tuple(entry["prerequisites"]),
                         int(entry["work_minutes"]), "" if entry.get("host_only") else entry["phone"],
-                        tuple(entry.get("introduces") or ()), tuple(entry.get("formerly") or ())))
+                        tuple(entry.get("introduces") or ()), tuple(entry.get("formerly") or ()), int(entry.get("day", 1))))
+        if labs[-1].day not in (1, 2) or (len(labs) > 1 and labs[-1].day < labs[-2].day):
+            raise CourseError(f"lab {lab_id}: day must be 1 or 2, and day-2 labs come after every day-1 lab")
     on_disk = sorted(p.name for p in notebook_dir.glob("[0-9][0-9]_*.ipynb"))
     missing = sorted(set(on_disk) - {lab.notebook for lab in labs})
     if missing:
@@ -261,13 +264,22 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 
 def schedules_markdown(labs: Sequence[Lab], half_day: Sequence[str], durations: Mapping) -> str:
-    """The one-day (every lab, full mode) and half-day (``half_day`` labs, smoke mode) schedules."""
+    """The one-day (every day-1 lab, full mode), second-day (the day-2 labs, if any) and half-day (``half_day``
+    labs, smoke mode) schedules."""
     chosen = [lab for lab in labs if lab.id in half_day]
     chosen.sort(key=lambda lab: half_day.index(lab.id))
-    one_day = schedule(labs, durations, "full", "09:00", "17:30")
+    first, second = [lab for lab in labs if lab.day == 1], [lab for lab in labs if lab.day == 2]
+    one_day = schedule(first, durations, "full", "09:00", "17:30")
     half = schedule(chosen, durations, "smoke", "09:00", "13:00", intro=15, wrap_up=15, session=90)
-    return "\n".join([
-        "### One day: every lab, full mode", "", _markdown_table(one_day), "",
+    ids = f"labs {first[0].id}–{first[-1].id}" if second else "every lab"
+    parts = [f"### One day: {ids}, full mode", "", _markdown_table(one_day), ""]
+    if second:
+        day_two = schedule(second, durations, "full", "09:00", "17:30")
+        named = f"lab{'s' if len(second) > 1 else ''} {', '.join(lab.id for lab in second)}"
+        parts += [f"### A second day: {named} (going further), full mode", "",
+                  "The labs marked `day: 2` in `notebooks/course.yaml` build on the first day; self-paced learners take "
+                  "them in the same order.", "", _markdown_table(day_two), ""]
+    return "\n".join(parts + [
         f"### Half day: labs {', '.join(half_day)}, smoke mode (`SMOKE = True` in the parameters cell)", "",
         _markdown_table(half), "",
         f"Each lab's block is the estimate to work through it (`notebooks/{COURSE_FILE}`) plus its run time measured "
