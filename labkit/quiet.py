@@ -41,6 +41,31 @@ class CapturedOutput:
 
 
 @contextmanager
+def _descriptor_captured(fd: int, redirect: type, stream_name: str) -> Iterator[CapturedOutput]:
+    """Capture file descriptor ``fd`` (native code, child processes) and the matching Python stream (``redirect``:
+    ``redirect_stdout`` or ``redirect_stderr``) during the block; the text is in the yielded object afterwards."""
+    captured = CapturedOutput()
+    python_side = io.StringIO()
+    getattr(sys, stream_name).flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            with redirect(python_side):
+                yield captured
+        finally:
+            try:
+                getattr(sys, stream_name).flush()
+            except Exception:
+                pass
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            captured.text = sink.read().decode("utf-8", errors="replace") + python_side.getvalue()
+            captured.lines = captured.text.splitlines()
+
+
+@contextmanager
 def native_output_captured(echo_meaningful: bool = True) -> Iterator[CapturedOutput]:
     """Capture what a runtime writes to standard error during the block: file descriptor 2 (C++
     code, child processes) and Python's ``sys.stderr`` (ExecuTorch's Python bindings route their log
@@ -50,26 +75,12 @@ def native_output_captured(echo_meaningful: bool = True) -> Iterator[CapturedOut
     ``sys.stderr`` (unless ``echo_meaningful`` is False), so a real error message is never lost.
     """
     captured = CapturedOutput()
-    python_side = io.StringIO()
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            with redirect_stderr(python_side):
-                yield captured
-        finally:
-            try:
-                sys.stderr.flush()
-            except Exception:
-                pass
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            captured.text = sink.read().decode("utf-8", errors="replace") + python_side.getvalue()
-            captured.lines = captured.text.splitlines()
-            if echo_meaningful and captured.meaningful:  # also when the block raised: its message is never lost
-                print("\n".join(captured.meaningful), file=sys.stderr)
+    try:
+        with _descriptor_captured(2, redirect_stderr, "stderr") as captured:
+            yield captured
+    finally:
+        if echo_meaningful and captured.meaningful:  # also when the block raised: its message is never lost
+            print("\n".join(captured.meaningful), file=sys.stderr)
 
 
 @contextmanager
@@ -79,25 +90,8 @@ def compiler_output_captured() -> Iterator[CapturedOutput]:
     version notice). Nothing is echoed: the caller keeps the text (e.g. in a log file beside the
     compiled program) and shows what teaches. Standard error is left alone, so real errors still show.
     """
-    captured = CapturedOutput()
-    python_side = io.StringIO()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 1)
-        try:
-            with redirect_stdout(python_side):
-                yield captured
-        finally:
-            try:
-                sys.stdout.flush()
-            except Exception:
-                pass
-            os.dup2(saved, 1)
-            os.close(saved)
-            sink.seek(0)
-            captured.text = python_side.getvalue() + sink.read().decode("utf-8", errors="replace")
-            captured.lines = captured.text.splitlines()
+    with _descriptor_captured(1, redirect_stdout, "stdout") as captured:
+        yield captured
 
 
 class _Keep(logging.Handler):
@@ -115,22 +109,36 @@ class _Keep(logging.Handler):
 def logs_captured() -> Iterator[list[logging.LogRecord]]:
     """Keep the log records emitted during the block (at the levels their loggers already let through) instead
     of printing them: converters such as coremltools and the Vulkan partitioner log every operator at INFO.
-    The caller shows the records that teach (``record.levelno >= logging.WARNING``, or by message)."""
+    The caller shows the records that teach (``record.levelno >= logging.WARNING``, or by message).
+
+    Every logger's handlers and ``propagate`` flag are restored afterwards, and handlers a library added during
+    the block to an existing logger are removed and closed. If the block raises, its WARNING-and-above records are printed, so the
+    messages that explain the error are not lost.
+    """
     records: list[logging.LogRecord] = []
     keep = _Keep(records)
     root = logging.getLogger()
-    loggers = [root] + [logger for logger in logging.Logger.manager.loggerDict.values()
-                        if isinstance(logger, logging.Logger) and (logger.handlers or not logger.propagate)]
-    saved = [(logger, list(logger.handlers), logger.propagate) for logger in loggers]
+    loggers = [root] + [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    saved = {id(lg): (lg, list(lg.handlers), lg.propagate) for lg in loggers}
     for logger in loggers:
         logger.handlers = [keep] if logger is root else []
         logger.propagate = logger is not root
+    failed = False
     try:
         yield records
+    except BaseException:
+        failed = True
+        raise
     finally:
-        for logger, handlers, propagate in saved:
+        for logger, handlers, propagate in saved.values():  # loggers created in the block keep their own set-up
+            for added in [h for h in logger.handlers if h is not keep and h not in handlers]:
+                added.close()
             logger.handlers = handlers
             logger.propagate = propagate
+        if failed:
+            for record in records:
+                if record.levelno >= logging.WARNING:
+                    print(f"{record.levelname}:{record.name}: {record.getMessage()}", file=sys.stderr)
 
 
 class _DropRecords(logging.Filter):

@@ -4,17 +4,20 @@ and the NPU lab's exercise checkers. Small models only: a lowering takes seconds
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from labkit.deploy import ethosu
+from labkit.deploy import ethosu, quant
 from labkit.deploy.pte import pte_header
 from labkit.errors import ExerciseCheckError, LabkitError, ParameterError
 from labkit.exercises import npu
 from labkit.measure import parity
+from labkit.quiet import compiler_output_captured, logs_captured
 
 TARGET = "ethos-u55-128"
 
@@ -93,7 +96,8 @@ def test_lowered_program_is_all_npu_but_the_int8_boundary(compiled):
     assert ops["CONV2D"] == 3 and ops["RESCALE"] > 0 and ops.get("CLAMP", 0) == 0
     (into, out), = ethosu.tosa_transposes(program.tosa)
     assert into[1] == 3 and out[-1] == 3  # NCHW → NHWC at the entry
-    assert program.input_q.zero_point in range(-128, 128) and program.output_q.scale > 0
+    assert int(program.input_q.zero_point) in range(-128, 128) and float(program.output_q.scale) > 0
+    assert program.cpu_ops == ("dequantize_per_tensor", "quantize_per_tensor") and program.partitions == 1
     assert pte_header(program.pte)["magic"].startswith("ET")
 
 
@@ -104,7 +108,11 @@ def test_functional_relu6_is_left_on_the_cpu():
     quantized = ethosu.quantize(torch.export.export(SmallNet(functional_relu6=True).eval(), (x,)), _inputs(4), TARGET)
     program = ethosu.lower(quantized, x, TARGET, "functional-relu6")
     assert program.sequence.count("NPU") == 3 and program.sequence.count("hardtanh") == 2
-    assert "not marked as quantized" in program.rejected
+    assert "not marked as quantized" in program.rejected and program.partitions == 3
+    with pytest.raises(LabkitError, match="one NPU graph"):
+        ethosu.TosaReference(program)  # the CPU's ReLU6 would have to run between the graphs
+    partitioner_logger = logging.getLogger("executorch.backends.arm.tosa.partitioner")
+    assert not any(isinstance(h, logging.FileHandler) for h in partitioner_logger.handlers)  # its report file, closed
 
 
 def test_cache_reuses_and_remakes(compiled):
@@ -134,6 +142,8 @@ def test_estimates_for_other_configurations_are_vela_runs_kept_beside(compiled):
     assert u65.summary["accelerator_configuration"] == "Ethos_U65_512" and u65.clock_mhz == 1000
     with pytest.raises(LabkitError, match="no Vela summary"):
         ethosu.read_vela_output(program.folder / "nowhere", TARGET)
+    with pytest.raises(ParameterError, match="lower the model for ethos-u85-256"):
+        ethosu.estimate(program, "ethos-u85-256")  # another TOSA profile: not this graph
 
 
 def test_tosa_reference_runs_the_npu_arithmetic(compiled):
@@ -144,7 +154,7 @@ def test_tosa_reference_runs_the_npu_arithmetic(compiled):
     got = reference(batch)
     with torch.no_grad():
         expected = torch.cat([quantized(image) for image in images])  # exported for one image
-    steps = (program.output_q.quantize(got).int() - program.output_q.quantize(expected).int()).abs()
+    steps = (quant.quantize(got, program.output_q) - quant.quantize(expected, program.output_q)).abs()
     assert int(steps.max()) <= 2, f"TOSA and the PT2E graph should be within a couple of int8 steps, got {steps.max()}"
     assert torch.equal(reference(batch), got)  # deterministic
     assert parity.from_logits(expected, got).top1_agreement >= 2 / 3
@@ -178,22 +188,55 @@ def test_from_logits_matches_compare():
 def test_cpu_operators_checker():
     assert npu.check_cpu_operators(None).passed is None
     truth = npu.quiz_cpu_operators()
-    assert "upsample_bilinear2d" in truth and "upsample_nearest2d" not in truth and "sigmoid" not in truth
+    assert truth == {"upsample_bilinear2d", "gt", "where"}
     assert npu.check_cpu_operators({f"aten.{op}.default" for op in truth}).passed
-    for wrong in (truth | {"sigmoid"}, truth - {"upsample_bilinear2d"}, "upsample_bilinear2d", set()):
-        with pytest.raises(ExerciseCheckError):
+    for wrong, hint in ((truth | {"sigmoid"}, "the U55 takes these"), (truth - {"where"}, "1 more of the model's"),
+                        (truth | {"torch.where"}, "not operators of CameraQuiz"), ("gt", "a set of operator names"),
+                        (truth | {"quantize_per_tensor"}, "leave out the int8 boundary"), (set(), "3 more")):
+        with pytest.raises(ExerciseCheckError, match=hint) as caught:
             npu.check_cpu_operators(wrong)
+        assert "upsample_bilinear2d" not in str(caught.value) or "upsample_bilinear2d" in str(wrong)  # no answer leaks
 
 
 def test_smallest_target_checker(compiled):
     *_, program = compiled
-    slowest = max(ethosu.estimate(program, t).estimated_ms for t in ethosu.TARGETS if ethosu.family(t) != "U85")
-    assert npu.smallest_target([program], slowest + 1) == "ethos-u55-32"  # every U55/U65 meets it: the fewest MACs
-    assert npu.check_smallest_target([program], slowest + 1, "ethos-u55-32").passed
-    assert npu.smallest_target([program], 1e-9) is None
-    assert npu.check_smallest_target([program], 1e-9, "none").passed
+    covered = [t for t in ethosu.TARGETS if ethosu.family(t) != "U85"]
+    slowest = max(ethosu.estimate(program, t).estimated_ms for t in covered)
+    assert npu.smallest_target([program], covered, slowest + 1) == "ethos-u55-32"  # all meet it: the fewest MACs
+    assert npu.check_smallest_target([program], covered, slowest + 1, "ethos-u55-32").passed
+    table = ["ethos-u55-128", "ethos-u65-512"]  # the lab's table may hold only some configurations
+    assert npu.check_smallest_target([program], table, slowest + 1, "ethos-u55-128").passed
+    assert npu.smallest_target([program], covered, 1e-9) is None
+    assert npu.check_smallest_target([program], covered, 1e-9, "none").passed
     for wrong in ("ethos-u55-64", "none", "ethos-u85-2048", "u55", 3):
         with pytest.raises(ExerciseCheckError):
-            npu.check_smallest_target([program], slowest + 1, wrong)
+            npu.check_smallest_target([program], covered, slowest + 1, wrong)
+    with pytest.raises(ExerciseCheckError, match="ethos-u55-128"):
+        npu.check_smallest_target([program], table, slowest + 1, "ethos-u55-32")  # not in the table
     with pytest.raises(ExerciseCheckError):
-        npu.check_smallest_target([], slowest + 1, "ethos-u55-32")
+        npu.check_smallest_target([], covered, slowest + 1, "ethos-u55-32")
+    with pytest.raises(ParameterError, match="no program lowered"):
+        npu.smallest_target([program], ["ethos-u85-256"], 1.0)
+
+
+def test_logs_and_compiler_output_are_captured_and_restored(capfd):
+    logger, root = logging.getLogger("labkit.test.converter"), logging.getLogger()
+    own = logging.StreamHandler()
+    logger.addHandler(own)
+    before = (list(root.handlers), list(logger.handlers), logger.propagate)
+    with logs_captured() as records:
+        logger.warning("a warning that teaches")
+        logger.addHandler(logging.FileHandler(os.devnull))  # a library adding a handler inside the block
+    assert [r.getMessage() for r in records] == ["a warning that teaches"]
+    assert (list(root.handlers), list(logger.handlers), logger.propagate) == before
+    with pytest.raises(RuntimeError), logs_captured():
+        logger.error("why it failed")
+        raise RuntimeError("boom")
+    assert "why it failed" in capfd.readouterr().err  # an error's explanation is not swallowed
+    assert (list(root.handlers), list(logger.handlers)) == before[:2]
+    logger.removeHandler(own)
+    with compiler_output_captured() as printed:
+        print("Vela: Batch Inference time 1 ms")
+        os.write(1, b"native line\n")
+    assert "Batch Inference time" in printed.text and "native line" in printed.text
+    assert "native line" not in capfd.readouterr().out

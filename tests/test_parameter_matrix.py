@@ -147,5 +147,6 @@ def test_lab_runs_with_these_parameters(tmp_path, notebook, arguments):
     rows = store.latest_run(lab)
     assert len(rows) > 0, f"{lab} stored no rows"
     given = [arguments[i + 2] for i in range(len(arguments) - 2) if arguments[i:i + 2] == ["-p", "MODEL"]]
+    second = [arguments[i + 2] for i in range(len(arguments) - 2) if arguments[i:i + 2] == ["-p", "SECOND_MODEL"]]
     if given and "model" in rows:
-        assert set(rows["model"].dropna()) <= {given[0]}, f"rows for other models: {set(rows['model'])}"
+        assert set(rows["model"].dropna()) <= {given[0], *second}, f"rows for other models: {set(rows['model'])}"

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from labkit.deploy.quant import QParams
 from labkit.errors import LabkitError, ParameterError
 
 TARGETS = ("ethos-u55-32", "ethos-u55-64", "ethos-u55-128", "ethos-u55-256", "ethos-u65-256", "ethos-u65-512",
@@ -34,7 +35,18 @@ VELA_FLAGS = ("--verbose-cycle-estimate", "--verbose-performance")  # per-layer 
 """Extra Vela flags the kit passes: Vela then writes its per-operator report (``out_per-layer.csv``)."""
 
 MEMORY_AREAS = ("sram", "dram", "on_chip_flash", "off_chip_flash")
-CACHE_VERSION = 3  # bump when what is cached changes
+CACHE_VERSION = 4  # bump when what is cached changes
+
+
+def _require(module: str) -> None:
+    """Import ``module`` of the NPU toolchain, or say how to install it."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        raise LabkitError(f"{module} is missing ({error}): the NPU toolchain is installed by `make lab` / `make install` "
+                          f"(pip install --no-deps -r requirements-npu.txt); `make doctor` checks it") from error
 
 
 def check_targets(name: str, values: object) -> list[str]:
@@ -170,6 +182,7 @@ def run_vela(tosa_path: Path, target: str, folder: Path) -> VelaReport:
 
     About a second per configuration, against half a minute for the lowering that made the TOSA graph.
     """
+    _require("ethosu.vela")
     from ethosu.vela import vela
 
     from labkit.quiet import compiler_output_captured
@@ -195,6 +208,9 @@ def estimate(program: EthosUProgram, target: str) -> VelaReport:
     the program's own report for its own target, a folder ``vela-<target>`` for the others."""
     if target == program.target:
         return program.vela
+    if tosa_profile(target) != tosa_profile(program.target):
+        raise ParameterError(f"{program.target}'s TOSA graph ({tosa_profile(program.target)}) is not what the partitioner "
+                             f"makes for {target} ({tosa_profile(target)}): lower the model for {target} and estimate that")
     folder = program.folder / f"vela-{target}"
     if (folder / "vela.log").is_file():
         try:
@@ -243,18 +259,8 @@ def tosa_operators(tosa_path: Path) -> Counter[str]:
     return counts
 
 
-@dataclass(frozen=True)
-class QParams8:
-    """Scale and zero point of an int8 tensor at the NPU's boundary: ``x ≈ (q − zero_point) · scale``."""
-
-    scale: float
-    zero_point: int
-
-    def quantize(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(torch.round(x / self.scale) + self.zero_point, -128, 127).to(torch.int8)
-
-    def dequantize(self, q: torch.Tensor) -> torch.Tensor:
-        return (q.to(torch.float32) - self.zero_point) * self.scale
+def _int8_params(scale: float, zero_point: int) -> QParams:
+    return QParams(torch.tensor(float(scale)), torch.tensor(int(zero_point)), -128, 127, None)
 
 
 @dataclass(frozen=True)
@@ -272,9 +278,10 @@ class EthosUProgram:
     cpu_ops: tuple[str, ...]
     sequence: tuple[str, ...]  # the lowered program's calls in order: CPU operators and "NPU" (each delegate call)
     rejected: str
-    input_q: QParams8 | None
-    output_q: QParams8 | None
+    input_q: QParams | None
+    output_q: QParams | None
     lower_seconds: float
+    partitions: int = 1  # NPU partitions (TOSA graphs); Vela's report and the TOSA graph here are of the first only
     cached: bool = field(default=False)
 
 
@@ -286,29 +293,45 @@ def _fingerprint(graph: torch.fx.GraphModule) -> str:
 
 @contextmanager
 def _partition_report() -> Iterator[list[logging.LogRecord]]:
-    """Collect the Arm partitioner's "rejected nodes" table (logged at INFO) without printing it."""
+    """Collect the Arm partitioner's "rejected nodes" table (logged at INFO) without printing it. The partitioner
+    also adds a file handler (``partition_report.txt``) to its logger on every call at INFO: removed and closed here."""
     from labkit.quiet import logs_captured
 
     logger = logging.getLogger("executorch.backends.arm.tosa.partitioner")
-    level = logger.level
+    level, handlers = logger.level, list(logger.handlers)
     logger.setLevel(logging.INFO)
     try:
         with logs_captured() as records:
             yield records
     finally:
         logger.setLevel(level)
+        for added in [h for h in logger.handlers if h not in handlers]:
+            logger.removeHandler(added)
+            added.close()
 
 
-def _short_name(node: torch.fx.Node) -> str:
-    """``quantized_decomposed.quantize_per_tensor.default`` → ``quantize_per_tensor``; a delegate call → ``NPU``."""
-    name = str(getattr(node.target, "__name__", node.target))
-    if "call_delegate" in name:
+def operator_name(target: object) -> str:
+    """An operator's short name, however it is written: an ``OpOverload`` or ``EdgeOpOverload``
+    (``aten.upsample_bilinear2d.vec``), ``aten::gt.Tensor``, ``quantized_decomposed.quantize_per_tensor.default``,
+    a node-style ``aten_gt_scalar`` or a bare ``gt`` → ``upsample_bilinear2d``, ``gt``, ``quantize_per_tensor``;
+    a delegate call → ``NPU``."""
+    import re
+
+    text = str(getattr(target, "__name__", target)).strip()
+    if "call_delegate" in text:
         return "NPU"
-    parts = name.split(".")
-    return parts[-2] if len(parts) >= 2 and parts[-1] in ("default", "vec", "Tensor", "Scalar") else parts[-1]
+    found = re.search(r"(?:aten|quantized_decomposed)(?:::|\.)(\w+)", text)  # a qualified overload name
+    if found:
+        return found.group(1).lower()
+    text = text.lower().replace(".", "_")
+    for prefix in ("aten_", "quantized_decomposed_"):
+        text = text[len(prefix):] if text.startswith(prefix) else text
+    for suffix in ("_default", "_vec", "_tensor", "_scalar", "_self", "_dim", "_int"):
+        text = text[: -len(suffix)] if text.endswith(suffix) else text
+    return text
 
 
-def boundary_qparams(edge_graph: torch.fx.GraphModule) -> tuple[QParams8 | None, QParams8 | None]:
+def boundary_qparams(edge_graph: torch.fx.GraphModule) -> tuple[QParams | None, QParams | None]:
     """(input, output) int8 parameters of the lowered program: the first ``quantize_per_tensor`` fed by an input,
     the last ``dequantize_per_tensor`` before the output — the CPU-side edges of the NPU's int8 graph."""
     placeholders = {n for n in edge_graph.graph.nodes if n.op == "placeholder"}
@@ -316,9 +339,9 @@ def boundary_qparams(edge_graph: torch.fx.GraphModule) -> tuple[QParams8 | None,
     for node in edge_graph.graph.nodes:
         name = str(node.target)
         if first is None and "quantize_per_tensor" in name and "dequantize" not in name and node.args[0] in placeholders:
-            first = QParams8(float(node.args[1]), int(node.args[2]))
+            first = _int8_params(float(node.args[1]), int(node.args[2]))
         if "dequantize_per_tensor" in name:
-            last = QParams8(float(node.args[1]), int(node.args[2]))
+            last = _int8_params(float(node.args[1]), int(node.args[2]))
     return first, last
 
 
@@ -338,7 +361,7 @@ def cache_folder(quantized: torch.fx.GraphModule, example: torch.Tensor, target:
         raise ParameterError(f"pass the quantized graph from quantize(...), got {type(quantized).__name__}")
     compile_spec(target)  # checks the target
     key = {"cache": CACHE_VERSION, "graph": _fingerprint(quantized), "shape": list(example.shape), "target": target,
-           "flags": list(VELA_FLAGS), **{p: package_version(p) for p in ("torch", "executorch", "ethos-u-vela")}}
+           "flags": list(VELA_FLAGS), **{p: package_version(p) for p in ("torch", "executorch", "ethos-u-vela", "tosa-tools")}}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     return build_dir("ethosu") / f"{name}-{target}-{digest}", key
 
@@ -351,7 +374,7 @@ def cached_program(folder: Path, key: dict) -> EthosUProgram | None:
     try:
         meta = json.loads(meta_path.read_text())
         return _program_from_meta(Path(folder), meta, cached=True) if meta["key"] == key else None
-    except (json.JSONDecodeError, KeyError, LabkitError):
+    except (json.JSONDecodeError, KeyError, IndexError, ValueError, LabkitError):  # ValueError: pandas' EmptyDataError
         return None  # an interrupted or older compile: make it again
 
 
@@ -370,15 +393,15 @@ def record(edge: object, folder: Path, key: dict, seconds: float, rejected: str 
     folder = Path(folder)
     graph = edge.exported_program().graph_module  # type: ignore[attr-defined]
     info = get_delegation_info(graph)
-    table = info.get_operator_delegation_dataframe()
-    cpu = table[(table["occurrences_in_non_delegated_graphs"] > 0) & ~table["op_type"].isin(BOOKKEEPING_OPS)]
-    cpu_ops = sorted(cpu["op_type"])
     input_q, output_q = boundary_qparams(graph)
-    sequence = [_short_name(n) for n in graph.graph.nodes if n.op == "call_function" and _short_name(n) != "getitem"]
+    sequence = [operator_name(n.target) for n in graph.graph.nodes if n.op == "call_function"]
+    sequence = [op for op in sequence if op not in BOOKKEEPING_OPS]
+    cpu_ops = sorted(set(sequence) - {"NPU"})
     tosa = sorted(folder.glob("output_tag*.tosa"))
     if not tosa:
         raise LabkitError(f"the Arm backend delegated nothing to {key.get('target')} (no TOSA graph in {folder}); "
-                          f"operators left on the CPU: {', '.join(cpu_ops) or 'none'}")
+                          f"operators left on the CPU: {', '.join(cpu_ops) or 'none'}. An integer NPU takes no float "
+                          f"graph: pass the graph from ethosu.quantize(...)")
     with compiler_output_captured():
         buffer = edge.to_executorch().buffer  # type: ignore[attr-defined]
     write_atomically(folder / "model.pte", buffer)
@@ -386,8 +409,9 @@ def record(edge: object, folder: Path, key: dict, seconds: float, rejected: str 
         (folder / "vela.log").write_text(log)
     meta = {"key": key, "target": key["target"], "tosa": [p.name for p in tosa], "delegated": int(info.num_delegated_nodes),
             "cpu_nodes": int(info.num_non_delegated_nodes), "cpu_ops": cpu_ops, "sequence": sequence, "rejected": rejected,
-            "input_q": None if input_q is None else [input_q.scale, input_q.zero_point],
-            "output_q": None if output_q is None else [output_q.scale, output_q.zero_point], "seconds": seconds}
+            "input_q": None if input_q is None else [float(input_q.scale), int(input_q.zero_point)],
+            "output_q": None if output_q is None else [float(output_q.scale), int(output_q.zero_point)],
+            "partitions": len(tosa), "seconds": seconds}
     write_atomically(folder / "program.json", json.dumps(meta, indent=1).encode())  # last: marks a finished compile
     return _program_from_meta(folder, meta, cached=False)
 
@@ -410,9 +434,15 @@ def lower(quantized: torch.fx.GraphModule, example: torch.Tensor, target: str, n
     folder.mkdir(parents=True)
     spec = compile_spec(target, folder)
     started = time.perf_counter()
-    with _partition_report() as report, compiler_output_captured() as printed:
-        edge = to_edge_transform_and_lower(torch.export.export(quantized, (example.contiguous(),)),
-                                           partitioner=[create_partitioner(spec)])
+    try:
+        with _partition_report() as report, compiler_output_captured() as printed:
+            edge = to_edge_transform_and_lower(torch.export.export(quantized, (example.contiguous(),)),
+                                               partitioner=[create_partitioner(spec)])
+    except Exception as error:  # keep what the compiler printed: it says why
+        (folder / "vela.log").write_text(printed.text)
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        raise LabkitError(f"lowering {name} for {target} failed ({type(error).__name__}: {first}); what the compiler "
+                          f"printed is in {folder / 'vela.log'}") from error
     rejected = next((r.getMessage().strip("\n") for r in report if "│" in r.getMessage()), "")  # the reasons, as a table
     return record(edge, folder, key, time.perf_counter() - started, rejected, printed.text)
 
@@ -421,11 +451,10 @@ def _program_from_meta(folder: Path, meta: dict, cached: bool) -> EthosUProgram:
     tosa = folder / meta["tosa"][0]
     if not (folder / "model.pte").is_file() or not tosa.is_file():
         raise LabkitError(f"{folder} lacks model.pte or {tosa.name}")
-    q = [None if meta[k] is None else QParams8(float(meta[k][0]), int(meta[k][1])) for k in ("input_q", "output_q")]
+    q = [None if meta[k] is None else _int8_params(meta[k][0], meta[k][1]) for k in ("input_q", "output_q")]
     return EthosUProgram(meta["target"], folder, folder / "model.pte", tosa, read_vela_output(folder / "output", meta["target"]),
                          meta["delegated"], meta["cpu_nodes"], tuple(meta["cpu_ops"]), tuple(meta["sequence"]),
-                         meta["rejected"], q[0], q[1],
-                         float(meta["seconds"]), cached)
+                         meta["rejected"], q[0], q[1], float(meta["seconds"]), int(meta.get("partitions", 1)), cached)
 
 
 class TosaReference:
@@ -436,10 +465,11 @@ class TosaReference:
     """
 
     def __init__(self, program: EthosUProgram):
-        import tosa_reference_model  # noqa: F401 — fails early with the install hint below
-
-        if program.input_q is None or program.output_q is None:
-            raise LabkitError(f"{program.folder.name}: no int8 boundary found (is the whole model quantized?)")
+        _require("tosa_reference_model")
+        if program.sequence != ("quantize_per_tensor", "NPU", "dequantize_per_tensor"):
+            raise LabkitError(f"{program.folder.name} runs {' → '.join(program.sequence)}: TosaReference simulates a "
+                              f"program that is one NPU graph between the input's quantize and the output's dequantize; "
+                              f"the CPU part of this one would have to run beside it")
         self.program = program
         self.graph = program.tosa.read_bytes()
 
@@ -450,7 +480,8 @@ class TosaReference:
         from labkit.quiet import compiler_output_captured
 
         if q.dtype != torch.int8:
-            raise ParameterError(f"the TOSA graph takes int8, got {q.dtype}; quantize with program.input_q")
+            raise ParameterError(f"the TOSA graph takes int8, got {q.dtype}; quantize with program.input_q "
+                                 f"(labkit.deploy.quant.quantize(x, program.input_q).to(torch.int8))")
         with compiler_output_captured():  # the simulator's TOSA-version notice, printed on every run
             outputs, status = reference_model.run(self.graph, [q.contiguous().numpy()], verbosity="NONE",
                                                   initialize_variable_tensor_from_numpy=True)
@@ -459,5 +490,8 @@ class TosaReference:
         return torch.from_numpy(outputs[0].copy())
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        rows = [self.int8(self.program.input_q.quantize(x[i:i + 1])) for i in range(x.shape[0])]  # type: ignore[union-attr]
-        return self.program.output_q.dequantize(torch.cat(rows))  # type: ignore[union-attr]
+        from labkit.deploy.quant import dequantize, quantize
+
+        rows = [self.int8(quantize(x[i:i + 1], self.program.input_q).to(torch.int8))  # type: ignore[arg-type]
+                for i in range(x.shape[0])]
+        return dequantize(torch.cat(rows), self.program.output_q)  # type: ignore[arg-type]

@@ -8,7 +8,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from labkit.deploy.ethosu import operator_name
+from labkit.errors import ParameterError
 from labkit.exercises.core import CheckResult, fail, not_attempted, record
+
+__all__ = ["CameraQuiz", "check_cpu_operators", "check_smallest_target", "operator_name", "quiz_cpu_operators",
+           "smallest_target"]
 
 QUIZ_TARGET = "ethos-u55-128"
 
@@ -36,26 +41,8 @@ class CameraQuiz(torch.nn.Module):
         return torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
 
 
-def operator_name(name: object) -> str:
-    """An operator's short name, however it is written: ``aten.upsample_bilinear2d.vec`` (an ``OpOverload``),
-    ``<EdgeOpOverload: aten.gt.Tensor>: schema = …``, ``aten::gt.Tensor``, ``aten_gt_scalar`` (a node name) or
-    ``upsample_bilinear2d`` → ``upsample_bilinear2d`` / ``gt``."""
-    import re
-
-    text = str(name).strip()
-    found = re.search(r"aten(?:::|\.)(\w+)", text)  # an overload's qualified name
-    if found:
-        return found.group(1).lower()
-    text = text.lower().replace(".", "_")
-    text = text[5:] if text.startswith("aten_") else text
-    for suffix in ("_default", "_vec", "_tensor", "_scalar", "_self", "_dim", "_int"):
-        if text.endswith(suffix):
-            text = text[: -len(suffix)]
-    return text
-
-
-def quiz_cpu_operators() -> set[str]:
-    """What the Ethos-U55 leaves on the CPU of :class:`CameraQuiz` (besides quantize/dequantize), compiled here."""
+def _quiz_program() -> tuple[set[str], object]:
+    """CameraQuiz's exported operators, and the program compiled for :data:`QUIZ_TARGET` (cached after the first call)."""
     from labkit.deploy import ethosu
 
     with torch.random.fork_rng():  # the same weights every time: the compiled program is cached
@@ -63,16 +50,23 @@ def quiz_cpu_operators() -> set[str]:
         model = CameraQuiz().eval()
     x = CameraQuiz.example_input()
     calibration = [torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(s)) for s in range(4)]
-    quantized = ethosu.quantize(torch.export.export(model, (x,)), calibration, QUIZ_TARGET)
-    program = ethosu.lower(quantized, x, QUIZ_TARGET, "exercise-09.1")
-    return {operator_name(op) for op in program.cpu_ops if "quantize" not in op}
+    exported = torch.export.export(model, (x,))
+    operators = {operator_name(n.target) for n in exported.graph.nodes if n.op == "call_function"}
+    program = ethosu.lower(ethosu.quantize(exported, calibration, QUIZ_TARGET), x, QUIZ_TARGET, "exercise-09.1")
+    return operators, program
+
+
+def quiz_cpu_operators() -> set[str]:
+    """What the Ethos-U55 leaves on the CPU of :class:`CameraQuiz` (besides quantize/dequantize), compiled here."""
+    return {op for op in _quiz_program()[1].cpu_ops if "quantize" not in op}  # type: ignore[attr-defined]
 
 
 def check_cpu_operators(answer: object) -> CheckResult:
     """Exercise 09.1: the operators of :class:`CameraQuiz` an Ethos-U55 leaves on the CPU, besides quantize/dequantize.
 
-    Answer with a set of operator names (``"upsample_nearest2d"`` or ``"aten.upsample_nearest2d.vec"`` both
-    count). The checker quantizes and lowers the model for ``ethos-u55-128`` itself (a few seconds).
+    Answer with a set of operator names as ``torch.export`` writes them (``"upsample_nearest2d"`` or
+    ``"aten.upsample_nearest2d.vec"`` both count). The checker quantizes and lowers the model for ``ethos-u55-128``
+    itself (a few seconds).
     """
     exercise = "09.1"
     if answer is None:
@@ -80,58 +74,67 @@ def check_cpu_operators(answer: object) -> CheckResult:
     if isinstance(answer, str) or not isinstance(answer, (set, list, tuple, frozenset)):
         fail(exercise, f"answer with a set of operator names, e.g. {{'upsample_nearest2d'}}, not {type(answer).__name__}")
     named = {operator_name(op) for op in answer}  # type: ignore[union-attr]
-    truth = quiz_cpu_operators()
-    wrong, missing = named - truth, truth - named
-    if wrong:
-        fail(exercise, f"{sorted(wrong)} run(s) on the NPU: the U55 takes them. Read the refusal list "
-                       f"(EthosU55NotSupported.unsupported_ops) and the resize checks beside it")
-    if missing:
-        fail(exercise, f"{len(missing)} more operator(s) stay on the CPU. Which operations of forward() are comparisons, "
-                       f"selections or a resize the U55 lacks? (section 4's refusal list)")
+    if any("quantize" in op for op in named):
+        fail(exercise, "leave out the int8 boundary (quantize/dequantize): the question is which of the model's own "
+                       "operators the U55 refuses")
+    operators, program = _quiz_program()
+    truth = {op for op in program.cpu_ops if "quantize" not in op}  # type: ignore[attr-defined]
+    foreign = named - operators
+    if foreign:
+        fail(exercise, f"{sorted(foreign)}: not operators of CameraQuiz's exported graph; print "
+                       f"torch.export.export(CameraQuiz(), (CameraQuiz.example_input(),)).graph for their names")
+    if named - truth:
+        fail(exercise, f"{sorted(named - truth)}: the U55 takes these; look each one up in "
+                       f"EthosU55NotSupported.unsupported_ops and the resize checks beside it")
+    if truth - named:
+        fail(exercise, f"{len(truth - named)} more of the model's operators stay on the CPU: look up every operator of "
+                       f"the exported graph in EthosU55NotSupported.unsupported_ops")
     return record(CheckResult(exercise, True, f"exactly these stay on the CPU of a U55: {sorted(truth)}"))
 
 
-def smallest_target(programs: object, budget_ms: float) -> str | None:
-    """The configuration with the fewest MACs per cycle whose Vela estimate meets ``budget_ms`` (ties: the earlier
-    one in ``ethosu.TARGETS``), among those whose TOSA profile one of ``programs`` was lowered for; None if none."""
+def smallest_target(programs: object, candidates: object, budget_ms: float) -> str | None:
+    """Among ``candidates``, the configuration with the fewest MACs per cycle whose Vela estimate meets ``budget_ms``
+    (ties: the earlier one in ``ethosu.TARGETS``), each estimated from the one of ``programs`` lowered for its TOSA
+    profile; None if none meets it."""
     from labkit.deploy import ethosu
 
     by_profile = {ethosu.tosa_profile(p.target): p for p in programs}  # type: ignore[attr-defined, union-attr]
-    candidates = [t for t in ethosu.TARGETS if ethosu.tosa_profile(t) in by_profile]
-    meeting = [t for t in candidates if ethosu.estimate(by_profile[ethosu.tosa_profile(t)], t).estimated_ms <= budget_ms]
+    uncovered = [t for t in candidates if ethosu.tosa_profile(t) not in by_profile]  # type: ignore[union-attr]
+    if uncovered:
+        raise ParameterError(f"no program lowered for the TOSA profile of {uncovered}: pass one (ethosu.lower(...))")
+    meeting = [t for t in candidates  # type: ignore[union-attr]
+               if ethosu.estimate(by_profile[ethosu.tosa_profile(t)], t).estimated_ms <= budget_ms]
     return min(meeting, key=lambda t: (ethosu.macs_per_cycle(t), ethosu.TARGETS.index(t)), default=None)
 
 
-def check_smallest_target(programs: object, budget_ms: float, answer: object) -> CheckResult:
-    """Exercise 09.2: the smallest Ethos-U configuration (fewest MACs per cycle) whose estimate meets the budget.
+def check_smallest_target(programs: object, candidates: object, budget_ms: float, answer: object) -> CheckResult:
+    """Exercise 09.2: of the lab's configurations, the smallest (fewest MACs per cycle) whose estimate meets the budget.
 
-    ``programs``: the lab's lowered programs (one per TOSA profile); ``answer``: a target name such as
-    ``"ethos-u65-256"``, or ``"none"`` if no configuration meets ``budget_ms``. The checker runs Vela for every
-    configuration those programs cover.
+    ``programs``: the lab's lowered programs (one per TOSA profile); ``candidates``: the configurations of the lab's
+    estimates table; ``answer``: one of them, such as ``"ethos-u65-256"``, or ``"none"`` if none meets ``budget_ms``.
+    The checker runs Vela for every candidate itself.
     """
     from labkit.deploy import ethosu
 
     exercise = "09.2"
     if answer is None:
         return not_attempted(exercise)
-    if not isinstance(answer, str) or (answer != "none" and answer not in ethosu.TARGETS):
-        fail(exercise, f"answer with one of {list(ethosu.TARGETS)} or 'none', got {answer!r}")
     try:
-        programs = list(programs)  # type: ignore[call-overload]
+        programs, candidates = list(programs), list(candidates)  # type: ignore[call-overload]
     except TypeError:
-        fail(exercise, "pass the lab's programs as a list, e.g. list(profiles.values())")
-    if not programs or not all(isinstance(p, ethosu.EthosUProgram) for p in programs):
-        fail(exercise, "pass the lab's lowered programs (ethosu.lower(...) results), e.g. list(profiles.values())")
-    truth = smallest_target(programs, float(budget_ms))
+        fail(exercise, "pass the lab's programs and configurations as lists, e.g. list(profiles.values()), TARGETS")
+    if not programs or not all(isinstance(p, ethosu.EthosUProgram) for p in programs) or not candidates:
+        fail(exercise, "pass the lab's lowered programs (ethosu.lower(...) results) and its configurations (TARGETS)")
+    if not isinstance(answer, str) or (answer != "none" and answer not in candidates):
+        fail(exercise, f"answer with one of {candidates} or 'none', got {answer!r}")
+    truth = smallest_target(programs, candidates, float(budget_ms))
     if answer == "none":
         if truth is not None:
             fail(exercise, f"at least one configuration meets {budget_ms} ms: look at the estimates table again")
     elif truth is None:
-        fail(exercise, f"no configuration these programs cover meets {budget_ms} ms: answer 'none'")
+        fail(exercise, f"none of {candidates} meets {budget_ms} ms: answer 'none'")
     elif answer != truth:
-        covering = next((p for p in programs if ethosu.tosa_profile(p.target) == ethosu.tosa_profile(answer)), None)
-        if covering is None:
-            fail(exercise, f"{answer} is not covered by these programs (another TOSA profile): pick among the table's rows")
+        covering = next(p for p in programs if ethosu.tosa_profile(p.target) == ethosu.tosa_profile(answer))
         estimate = ethosu.estimate(covering, answer).estimated_ms
         if estimate > budget_ms:
             fail(exercise, f"{answer} is estimated at {estimate:.2f} ms, over the {budget_ms} ms budget")
